@@ -1,0 +1,30 @@
+//! The `confab` binary: parses flags, builds a validated `Config`, and calls the libraries.
+//!
+//! Subcommands: `server` now; `cli` and `bench` come later. Exit codes: 0 success (including
+//! a graceful shutdown), 1 runtime failure, 2 bad flags or configuration, 130 a second Ctrl+C.
+
+mod server_args;
+
+use clap::{Parser, Subcommand};
+
+/// confab: a multi-threaded message and key-value server that speaks the Redis protocol.
+#[derive(Parser, Debug)]
+#[command(name = "confab", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server (RESP2/RESP3 on TCP; redis-cli and Redis client libraries work with it).
+    Server(server_args::ServerArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Server(args) => server_args::run(args),
+    };
+    std::process::exit(code);
+}

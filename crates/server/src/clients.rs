@@ -1,0 +1,183 @@
+//! The client registry: who is connected, for CLIENT LIST / INFO / KILL and INFO clients.
+//!
+//! Each connection registers a [`ClientHandle`] and removes it when it ends. Fields other
+//! connections read (name, db, idle time, last command) are atomics or a small mutex that is
+//! only written by the owning connection on rare commands (SETNAME), so the registry never
+//! slows the command path. The registry's own mutex is taken on connect, disconnect and the
+//! CLIENT commands only, and never while shard locks are held.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bytes::Bytes;
+use tokio_util::sync::CancellationToken;
+
+/// Why a connection ended; recorded in the conversation log and traces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CloseReason {
+    /// The client sent QUIT.
+    ClientQuit,
+    /// The client closed the connection.
+    Eof,
+    /// A framing error.
+    ProtocolError,
+    /// Idle past `timeout`.
+    Idle,
+    /// CLIENT KILL.
+    Killed,
+    /// Server shutdown.
+    Shutdown,
+    /// Reading or writing the socket failed.
+    IoError,
+    /// The query buffer outgrew its limit.
+    QueryBufferLimit,
+    /// Looked like HTTP (or another cross-protocol attack).
+    SecurityAttack,
+    /// A MONITOR client did not keep up.
+    SlowConsumer,
+}
+
+impl CloseReason {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::ClientQuit => "quit",
+            CloseReason::Eof => "eof",
+            CloseReason::ProtocolError => "protocol error",
+            CloseReason::Idle => "idle timeout",
+            CloseReason::Killed => "killed",
+            CloseReason::Shutdown => "shutdown",
+            CloseReason::IoError => "io error",
+            CloseReason::QueryBufferLimit => "query buffer limit",
+            CloseReason::SecurityAttack => "http request refused",
+            CloseReason::SlowConsumer => "slow consumer",
+        }
+    }
+}
+
+/// What other connections may read about one client.
+pub(crate) struct ClientHandle {
+    pub id: u64,
+    pub addr: SocketAddr,
+    pub laddr: SocketAddr,
+    pub created: Instant,
+    /// Milliseconds since `created` of the last command, for `idle=`.
+    pub last_active_ms: AtomicU64,
+    pub db: AtomicUsize,
+    pub resp: AtomicU8,
+    /// Index of the last command in the dispatch table, for `cmd=`.
+    pub last_cmd: AtomicUsize,
+    pub in_multi: AtomicBool,
+    pub is_monitor: AtomicBool,
+    /// Name, library name and version: written by SETNAME/SETINFO/HELLO, read by CLIENT LIST.
+    pub names: Mutex<ClientNames>,
+    /// Cancelled by CLIENT KILL; the connection task selects on it.
+    pub kill: CancellationToken,
+}
+
+/// The client's self-reported identity.
+#[derive(Default, Clone)]
+pub(crate) struct ClientNames {
+    pub name: Bytes,
+    pub lib_name: Bytes,
+    pub lib_ver: Bytes,
+}
+
+impl ClientHandle {
+    pub(crate) fn name(&self) -> Bytes {
+        self.names
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .name
+            .clone()
+    }
+
+    pub(crate) fn touch(&self) {
+        self.last_active_ms
+            .store(self.created.elapsed().as_millis() as u64, Relaxed);
+    }
+
+    /// One CLIENT LIST / CLIENT INFO line (without the trailing newline), in Redis 7.2's
+    /// field order.
+    pub(crate) fn info_line(&self, cmd_name: &str) -> String {
+        let names = self.names.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let age = self.created.elapsed().as_secs();
+        let idle_ms = (self.created.elapsed().as_millis() as u64)
+            .saturating_sub(self.last_active_ms.load(Relaxed));
+        let mut flags = String::new();
+        if self.is_monitor.load(Relaxed) {
+            flags.push('O');
+        }
+        if self.in_multi.load(Relaxed) {
+            flags.push('x');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        format!(
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            String::from_utf8_lossy(&names.name),
+            age,
+            idle_ms / 1000,
+            flags,
+            self.db.load(Relaxed),
+            if self.in_multi.load(Relaxed) { 0 } else { -1 },
+            cmd_name,
+            self.resp.load(Relaxed),
+            String::from_utf8_lossy(&names.lib_name),
+            String::from_utf8_lossy(&names.lib_ver),
+        )
+    }
+}
+
+/// All connected clients.
+#[derive(Default)]
+pub(crate) struct Registry {
+    clients: Mutex<BTreeMap<u64, Arc<ClientHandle>>>,
+    next_id: AtomicU64,
+    connected: AtomicUsize,
+}
+
+impl Registry {
+    /// A fresh id (ids start at 1 and are never reused, as in Redis).
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Relaxed) + 1
+    }
+
+    pub(crate) fn connected(&self) -> usize {
+        self.connected.load(Relaxed)
+    }
+
+    /// Reserve a slot if fewer than `max` clients are connected.
+    pub(crate) fn try_reserve(&self, max: usize) -> bool {
+        self.connected
+            .fetch_update(Relaxed, Relaxed, |n| (n < max).then_some(n + 1))
+            .is_ok()
+    }
+
+    /// Give back a slot reserved with `try_reserve`.
+    pub(crate) fn release(&self) {
+        self.connected.fetch_sub(1, Relaxed);
+    }
+
+    pub(crate) fn register(&self, handle: Arc<ClientHandle>) {
+        self.lock().insert(handle.id, handle);
+    }
+
+    pub(crate) fn unregister(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    pub(crate) fn snapshot(&self) -> Vec<Arc<ClientHandle>> {
+        self.lock().values().cloned().collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Arc<ClientHandle>>> {
+        self.clients.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

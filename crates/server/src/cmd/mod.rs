@@ -1,0 +1,616 @@
+//! Command dispatch: the one place that looks a command up, checks its arity, authentication
+//! and transaction state, locks the shards it needs, runs it and counts it.
+//!
+//! Each family lives in its own module and exports a table of `(name, handler, plan)`; the
+//! static metadata (arity, flags, key positions, docs) comes from [`table`]. Handlers are
+//! synchronous: they run while their shard guards are held and return a protocol-neutral
+//! [`Frame`] that the connection encodes for the client's RESP version.
+
+pub(crate) mod conn;
+pub(crate) mod keys;
+pub(crate) mod server;
+pub(crate) mod strings;
+pub(crate) mod table;
+pub(crate) mod tx;
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+use bytes::Bytes;
+use confab_protocol::{Frame, Protocol};
+
+use crate::clients::{ClientHandle, CloseReason};
+use crate::db::{Keyspace, Locked, Shard, ShardSet, WatchFlag, SHARDS_PER_DB};
+use crate::server::Shared;
+use crate::stats::Stats;
+use table::CommandSpec;
+
+/// A command implementation.
+pub(crate) type Handler = fn(&mut Ctx<'_, '_>, &[Bytes]) -> Frame;
+
+/// Which shards a command locks before its handler runs.
+#[derive(Clone, Copy)]
+pub(crate) enum Plan {
+    /// No keyspace access.
+    None,
+    /// The keys at the positions the command table gives, in the current database.
+    Keys,
+    /// Every shard of the current database (KEYS, SCAN, FLUSHDB, DBSIZE, RANDOMKEY).
+    Db,
+    /// Every shard of every database (FLUSHALL, SWAPDB).
+    All,
+    /// Computed from the arguments (MOVE, COPY ... DB n).
+    Custom(fn(&Keyspace, usize, &[Bytes]) -> ShardSet),
+}
+
+/// One entry of the dispatch table.
+pub(crate) struct CommandDef {
+    pub spec: &'static CommandSpec,
+    pub handler: Handler,
+    pub plan: Plan,
+    /// Index into the per-command stats.
+    pub idx: usize,
+    pub no_auth: bool,
+    pub no_multi: bool,
+    pub skip_monitor: bool,
+}
+
+/// The dispatch table, built once at start.
+pub(crate) struct Commands {
+    defs: Vec<CommandDef>,
+    by_name: HashMap<Box<[u8]>, usize>,
+}
+
+impl Commands {
+    pub(crate) fn new() -> Self {
+        let families: [&[(&str, Handler, Plan)]; 5] = [
+            strings::COMMANDS,
+            keys::COMMANDS,
+            conn::COMMANDS,
+            server::COMMANDS,
+            tx::COMMANDS,
+        ];
+        let mut by_name = HashMap::new();
+        let mut defs = Vec::new();
+        for family in families {
+            for &(name, handler, plan) in family {
+                let spec = table::lookup(name)
+                    .unwrap_or_else(|| panic!("command {name} missing from the command table"));
+                let has = |f: &str| spec.flags.contains(&f);
+                let def = CommandDef {
+                    spec,
+                    handler,
+                    plan,
+                    idx: defs.len(),
+                    no_auth: has("no_auth"),
+                    no_multi: has("no_multi"),
+                    skip_monitor: has("skip_monitor"),
+                };
+                by_name.insert(name.as_bytes().into(), defs.len());
+                defs.push(def);
+            }
+        }
+        Commands { defs, by_name }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.defs.len()
+    }
+
+    /// The command with stats index `idx`.
+    pub(crate) fn by_idx(&self, idx: usize) -> &CommandDef {
+        &self.defs[idx]
+    }
+
+    /// Look a command up by name, case-insensitively.
+    pub(crate) fn get(&self, name: &[u8]) -> Option<&CommandDef> {
+        let mut buf = [0u8; 32];
+        if name.len() > buf.len() {
+            return None;
+        }
+        let lower = &mut buf[..name.len()];
+        lower.copy_from_slice(name);
+        lower.make_ascii_lowercase();
+        self.by_name.get(&*lower).map(|&i| &self.defs[i])
+    }
+
+    /// Name of the command with stats index `idx`.
+    pub(crate) fn name_of(&self, idx: usize) -> &'static str {
+        self.defs.get(idx).map_or("NULL", |d| d.spec.name)
+    }
+
+    /// Every command, for COMMAND / COMMAND LIST / INFO commandstats.
+    pub(crate) fn all(&self) -> impl Iterator<Item = &CommandDef> {
+        self.defs.iter()
+    }
+}
+
+/// A command queued by MULTI.
+pub(crate) struct Queued {
+    pub def_idx: usize,
+    pub args: Vec<Bytes>,
+}
+
+/// Per-connection state the commands read and change.
+pub(crate) struct Client {
+    pub handle: std::sync::Arc<ClientHandle>,
+    pub db: usize,
+    pub proto: Protocol,
+    pub authenticated: bool,
+    /// `Some` between MULTI and EXEC/DISCARD.
+    pub multi: Option<Vec<Queued>>,
+    /// A command was rejected while queuing: EXEC must fail with EXECABORT.
+    pub multi_error: bool,
+    /// Set by shards when a watched key changes.
+    pub watch_flag: WatchFlag,
+    pub watched: Vec<(usize, Bytes)>,
+    /// Close the connection after this batch's replies are written.
+    pub close: Option<CloseReason>,
+    /// Label used in the conversation log: `<name> <addr>`.
+    pub log_label: String,
+    /// Set by MONITOR: the connection switches to monitor mode.
+    pub monitor_requested: bool,
+    /// The command just run sends no reply (SHUTDOWN).
+    pub no_reply: bool,
+}
+
+impl Client {
+    pub(crate) fn new(handle: std::sync::Arc<ClientHandle>, authenticated: bool) -> Self {
+        let log_label = format!("- {}", handle.addr);
+        Client {
+            handle,
+            db: 0,
+            proto: Protocol::Resp2,
+            authenticated,
+            multi: None,
+            multi_error: false,
+            watch_flag: WatchFlag::default(),
+            watched: Vec::new(),
+            close: None,
+            log_label,
+            monitor_requested: false,
+            no_reply: false,
+        }
+    }
+
+    /// Refresh the conversation-log label after a name change.
+    pub(crate) fn set_name(&mut self, name: Bytes) {
+        let shown = if name.is_empty() {
+            "-".to_string()
+        } else {
+            String::from_utf8_lossy(&name).into_owned()
+        };
+        self.log_label = format!("{shown} {}", self.handle.addr);
+        self.handle
+            .names
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .name = name;
+    }
+}
+
+/// What a handler sees.
+pub(crate) struct Ctx<'a, 'k> {
+    pub shared: &'a Shared,
+    pub client: &'a mut Client,
+    pub locked: &'a mut Locked<'k>,
+    /// Unix milliseconds, fixed for the whole command (and the whole EXEC), as Redis does.
+    pub now: u64,
+}
+
+impl Ctx<'_, '_> {
+    /// The locked shard of `key` in the client's current database.
+    pub(crate) fn shard(&mut self, key: &[u8]) -> &mut Shard {
+        let db = self.client.db;
+        self.locked.shard(db, key)
+    }
+}
+
+// ---- Reply helpers --------------------------------------------------------------------------
+
+pub(crate) fn ok() -> Frame {
+    Frame::Simple(Bytes::from_static(b"OK"))
+}
+
+pub(crate) fn err(msg: &'static str) -> Frame {
+    Frame::Error(Bytes::from_static(msg.as_bytes()))
+}
+
+pub(crate) fn err_owned(msg: String) -> Frame {
+    Frame::Error(Bytes::from(msg))
+}
+
+pub(crate) fn int(n: i64) -> Frame {
+    Frame::Integer(n)
+}
+
+pub(crate) fn bulk(b: Bytes) -> Frame {
+    Frame::Bulk(b)
+}
+
+pub(crate) fn bulk_str(s: &str) -> Frame {
+    Frame::Bulk(Bytes::copy_from_slice(s.as_bytes()))
+}
+
+pub(crate) const WRONGTYPE: &str =
+    "WRONGTYPE Operation against a key holding the wrong kind of value";
+pub(crate) const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+pub(crate) const SYNTAX: &str = "ERR syntax error";
+pub(crate) const NOT_FLOAT: &str = "ERR value is not a valid float";
+
+pub(crate) fn wrongtype() -> Frame {
+    err(WRONGTYPE)
+}
+
+pub(crate) fn syntax() -> Frame {
+    err(SYNTAX)
+}
+
+pub(crate) fn arity_error(fullname: &str) -> Frame {
+    err_owned(format!(
+        "ERR wrong number of arguments for '{fullname}' command"
+    ))
+}
+
+/// Parse a whole argument as i64 exactly as Redis's `string2ll` does (no spaces, no '+',
+/// no leading zeros except "0", at most 20 chars).
+pub(crate) fn parse_i64(b: &[u8]) -> Option<i64> {
+    if b.is_empty() || b.len() > 20 {
+        return None;
+    }
+    if b == b"0" {
+        return Some(0);
+    }
+    let (neg, digits) = match b[0] {
+        b'-' => (true, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits[0] == b'0' {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    }
+    if neg {
+        if v > i64::MAX as u64 + 1 {
+            None
+        } else {
+            Some((v as i64).wrapping_neg())
+        }
+    } else {
+        i64::try_from(v).ok()
+    }
+}
+
+/// An i64 argument or Redis's "not an integer" error.
+pub(crate) fn arg_i64(b: &[u8]) -> Result<i64, Frame> {
+    parse_i64(b).ok_or_else(|| err(NOT_INTEGER))
+}
+
+/// Parse a float argument as Redis's `strtold`-based parsing accepts it: no surrounding
+/// spaces, no NaN.
+pub(crate) fn parse_f64(b: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(b).ok()?;
+    if s.is_empty()
+        || s.starts_with(|c: char| c.is_whitespace())
+        || s.ends_with(char::is_whitespace)
+    {
+        return None;
+    }
+    let lower = s.to_ascii_lowercase();
+    let v = match lower.as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
+        "-inf" | "-infinity" => f64::NEG_INFINITY,
+        _ => {
+            if lower.contains("nan") || lower.contains("inf") {
+                return None;
+            }
+            s.parse::<f64>().ok()?
+        }
+    };
+    if v.is_nan() {
+        None
+    } else {
+        Some(v)
+    }
+}
+
+/// Format a float as Redis's human-friendly long double output (INCRBYFLOAT, HINCRBYFLOAT):
+/// fixed notation, shortest digits that round-trip.
+pub(crate) fn format_float(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    format!("{v}")
+}
+
+/// Case-insensitive ASCII comparison of an argument with a keyword.
+pub(crate) fn eq_ic(arg: &[u8], kw: &str) -> bool {
+    arg.eq_ignore_ascii_case(kw.as_bytes())
+}
+
+// ---- Dispatch --------------------------------------------------------------------------------
+
+/// Outcome of one command for the connection.
+pub(crate) enum Reply {
+    /// Send this frame.
+    Frame(Frame),
+    /// Send nothing (the connection is being closed: HTTP, SHUTDOWN).
+    Nothing,
+}
+
+/// Run one command from `args` (non-empty) for `client`.
+pub(crate) fn dispatch(shared: &Shared, client: &mut Client, args: &[Bytes]) -> Reply {
+    let name = &args[0];
+    if eq_ic(name, "post") || eq_ic(name, "host:") {
+        tracing::warn!("possible cross-protocol (HTTP) attack; closing connection");
+        client.close = Some(CloseReason::SecurityAttack);
+        return Reply::Nothing;
+    }
+    let Some(def) = shared.commands.get(name) else {
+        return Reply::Frame(reject(shared, client, None, unknown_command(args)));
+    };
+    let stats = &shared.stats.commands[def.idx];
+    if !arity_ok(def.spec.arity, args.len()) {
+        return Reply::Frame(reject(
+            shared,
+            client,
+            Some(stats),
+            arity_error(def.spec.name),
+        ));
+    }
+    if !client.authenticated && !def.no_auth {
+        return Reply::Frame(reject(
+            shared,
+            client,
+            Some(stats),
+            err("NOAUTH Authentication required."),
+        ));
+    }
+    if client.multi.is_some() {
+        if def.no_multi {
+            return Reply::Frame(reject(
+                shared,
+                client,
+                Some(stats),
+                err("ERR Command not allowed inside a transaction"),
+            ));
+        }
+        if !matches!(
+            def.spec.name,
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        ) {
+            if let Some(container) = container_check(def, args) {
+                return Reply::Frame(reject(shared, client, Some(stats), container));
+            }
+            if let Some(q) = client.multi.as_mut() {
+                q.push(Queued {
+                    def_idx: def.idx,
+                    args: args.to_vec(),
+                });
+            }
+            return Reply::Frame(Frame::Simple(Bytes::from_static(b"QUEUED")));
+        }
+    }
+    if shared.monitor_count.load(Relaxed) > 0 && !def.skip_monitor {
+        feed_monitors(shared, client, args);
+    }
+    client.handle.last_cmd.store(def.idx, Relaxed);
+    let started = Instant::now();
+    let now = crate::db::now_ms();
+    let frame = if def.spec.name == "exec" {
+        tx::exec(shared, client, now)
+    } else {
+        let set = plan_shards(&shared.keyspace, def, client.db, args);
+        let mut locked = shared.keyspace.lock(set);
+        let mut ctx = Ctx {
+            shared,
+            client,
+            locked: &mut locked,
+            now,
+        };
+        (def.handler)(&mut ctx, args)
+    };
+    record(shared, def, started, &frame);
+    if std::mem::take(&mut client.no_reply) {
+        return Reply::Nothing;
+    }
+    Reply::Frame(frame)
+}
+
+/// Count a command that ran.
+pub(crate) fn record(shared: &Shared, def: &CommandDef, started: Instant, frame: &Frame) {
+    let s = &shared.stats.commands[def.idx];
+    Stats::add(&s.calls, 1);
+    Stats::add(&s.usec, started.elapsed().as_micros() as u64);
+    Stats::add(&shared.stats.commands_processed, 1);
+    if let Frame::Error(_) = frame {
+        Stats::add(&s.failed, 1);
+        Stats::add(&shared.stats.total_error_replies, 1);
+    }
+}
+
+/// Reply to a command rejected before it ran; inside MULTI this dooms the transaction.
+fn reject(
+    shared: &Shared,
+    client: &mut Client,
+    stats: Option<&crate::stats::CommandStat>,
+    reply: Frame,
+) -> Frame {
+    if let Some(s) = stats {
+        Stats::add(&s.rejected, 1);
+    }
+    Stats::add(&shared.stats.total_error_replies, 1);
+    if client.multi.is_some() {
+        client.multi_error = true;
+    }
+    reply
+}
+
+pub(crate) fn arity_ok(arity: i32, argc: usize) -> bool {
+    let argc = argc as i64;
+    let arity = i64::from(arity);
+    (arity >= 0 && argc == arity) || (arity < 0 && argc >= -arity)
+}
+
+/// For container commands queued in MULTI, reject unknown subcommands and bad arity at queue
+/// time as Redis does.
+fn container_check(def: &CommandDef, args: &[Bytes]) -> Option<Frame> {
+    if def.spec.subcommands.is_empty() || args.len() < 2 {
+        return None;
+    }
+    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+    match table::lookup_sub(def.spec.name, &sub) {
+        None => Some(unknown_subcommand(def.spec.name, &args[1])),
+        Some(spec) if !arity_ok(spec.arity, args.len()) => Some(arity_error(spec.name)),
+        Some(_) => None,
+    }
+}
+
+/// `ERR unknown command '...', with args beginning with: '...' ` exactly as Redis formats it.
+fn unknown_command(args: &[Bytes]) -> Frame {
+    let mut a = String::new();
+    for arg in &args[1..] {
+        if a.len() >= 128 {
+            break;
+        }
+        let room = 128 - a.len();
+        let s = String::from_utf8_lossy(&arg[..arg.len().min(room)]).into_owned();
+        a.push('\'');
+        a.push_str(&s);
+        a.push_str("' ");
+    }
+    let name = String::from_utf8_lossy(&args[0][..args[0].len().min(128)]).into_owned();
+    let msg = format!("ERR unknown command '{name}', with args beginning with: {a}")
+        .replace(['\r', '\n'], " ");
+    err_owned(msg)
+}
+
+/// `ERR unknown subcommand 'x'. Try CLIENT HELP.`
+pub(crate) fn unknown_subcommand(container: &str, sub: &[u8]) -> Frame {
+    let sub = String::from_utf8_lossy(&sub[..sub.len().min(128)]).into_owned();
+    err_owned(
+        format!(
+            "ERR unknown subcommand '{sub}'. Try {} HELP.",
+            container.to_ascii_uppercase()
+        )
+        .replace(['\r', '\n'], " "),
+    )
+}
+
+/// The shards `def` needs for `args` when run in database `db`.
+pub(crate) fn plan_shards(ks: &Keyspace, def: &CommandDef, db: usize, args: &[Bytes]) -> ShardSet {
+    match def.plan {
+        Plan::None => ShardSet::new(),
+        Plan::Keys => def
+            .spec
+            .key_indexes(args.len())
+            .filter_map(|i| args.get(i))
+            .map(|k| ks.shard_index(db, k))
+            .collect(),
+        Plan::Db => (db * SHARDS_PER_DB..(db + 1) * SHARDS_PER_DB).collect(),
+        Plan::All => (0..ks.shard_count()).collect(),
+        Plan::Custom(f) => f(ks, db, args),
+    }
+}
+
+/// Redis's MONITOR line: `+<secs>.<micros> [<db> <addr>] "arg" ...`.
+fn feed_monitors(shared: &Shared, client: &Client, args: &[Bytes]) {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut line = format!(
+        "+{}.{:06} [{} {}]",
+        t.as_secs(),
+        t.subsec_micros(),
+        client.db,
+        client.handle.addr
+    )
+    .into_bytes();
+    let redact_from = if eq_ic(&args[0], "auth") {
+        1
+    } else if eq_ic(&args[0], "hello") {
+        args.len().min(2)
+    } else {
+        usize::MAX
+    };
+    for (i, a) in args.iter().enumerate() {
+        line.push(b' ');
+        if i >= redact_from {
+            line.extend_from_slice(b"\"(redacted)\"");
+            continue;
+        }
+        line.push(b'"');
+        for &c in a.iter() {
+            match c {
+                b'\\' => line.extend_from_slice(b"\\\\"),
+                b'"' => line.extend_from_slice(b"\\\""),
+                b'\n' => line.extend_from_slice(b"\\n"),
+                b'\r' => line.extend_from_slice(b"\\r"),
+                b'\t' => line.extend_from_slice(b"\\t"),
+                7 => line.extend_from_slice(b"\\a"),
+                8 => line.extend_from_slice(b"\\b"),
+                c if c.is_ascii_graphic() || c == b' ' => line.push(c),
+                c => line.extend_from_slice(format!("\\x{c:02x}").as_bytes()),
+            }
+        }
+        line.push(b'"');
+    }
+    line.extend_from_slice(b"\r\n");
+    let line = Bytes::from(line);
+    let mut monitors = shared.monitors.lock().unwrap_or_else(|p| p.into_inner());
+    // A monitor that cannot keep up is dropped here; its connection sees the closed channel
+    // and closes with reason `slow consumer`.
+    monitors.retain(|m| m.client_id == client.handle.id || m.tx.try_send(line.clone()).is_ok());
+    shared.monitor_count.store(monitors.len(), Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_like_redis() {
+        assert_eq!(parse_i64(b"0"), Some(0));
+        assert_eq!(parse_i64(b"-1"), Some(-1));
+        assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_i64(b"9223372036854775808"), None);
+        assert_eq!(parse_i64(b"01"), None);
+        assert_eq!(parse_i64(b"+1"), None);
+        assert_eq!(parse_i64(b" 1"), None);
+        assert_eq!(parse_i64(b"-0"), None);
+        assert_eq!(parse_i64(b""), None);
+        assert_eq!(parse_i64(b"1.0"), None);
+    }
+
+    #[test]
+    fn floats_like_redis() {
+        assert_eq!(parse_f64(b"1.5"), Some(1.5));
+        assert_eq!(parse_f64(b"5.0e3"), Some(5000.0));
+        assert_eq!(parse_f64(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_f64(b"nan"), None);
+        assert_eq!(parse_f64(b" 1"), None);
+        assert_eq!(parse_f64(b"abc"), None);
+        assert_eq!(format_float(10.5 + 0.1), "10.6");
+        assert_eq!(format_float(5000.0), "5000");
+        assert_eq!(format_float(3e-5), "0.00003");
+    }
+
+    #[test]
+    fn unknown_command_text() {
+        let args = [Bytes::from_static(b"foo"), Bytes::from_static(b"a\r\nb")];
+        match unknown_command(&args) {
+            Frame::Error(e) => assert_eq!(
+                &e[..],
+                b"ERR unknown command 'foo', with args beginning with: 'a  b' "
+            ),
+            _ => panic!(),
+        }
+    }
+}

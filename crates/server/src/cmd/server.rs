@@ -1,0 +1,578 @@
+//! Server commands: INFO, COMMAND, CONFIG, TIME, SHUTDOWN, MONITOR.
+//!
+//! INFO follows Redis's text format (`# Section` headers, `field:value` lines, CRLF). CONFIG
+//! exposes the settings confab has, under Redis's names; `save` and `appendonly` are
+//! accepted so tools such as redis-benchmark start cleanly, and report persistence off.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering::Relaxed;
+
+use bytes::Bytes;
+use confab_protocol::Frame;
+
+use super::conn::help_reply;
+use super::table::{self, CommandSpec};
+use super::{
+    arity_error, bulk, bulk_str, eq_ic, err, err_owned, int, ok, syntax, unknown_subcommand, Ctx,
+    Handler, Plan,
+};
+use crate::glob;
+use crate::server::Shared;
+use crate::stats::Stats;
+
+pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
+    ("info", info, Plan::None),
+    ("command", command, Plan::None),
+    ("config", config, Plan::None),
+    ("time", time, Plan::None),
+    ("shutdown", shutdown, Plan::None),
+    ("monitor", monitor, Plan::None),
+];
+
+/// # Format
+/// `TIME`
+fn time(_ctx: &mut Ctx<'_, '_>, _a: &[Bytes]) -> Frame {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Frame::Array(vec![
+        bulk(Bytes::from(t.as_secs().to_string())),
+        bulk(Bytes::from(t.subsec_micros().to_string())),
+    ])
+}
+
+/// # Format
+/// `SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]`
+fn shutdown(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let mut abort = false;
+    let mut save = false;
+    let mut nosave = false;
+    for opt in &a[1..] {
+        if eq_ic(opt, "nosave") {
+            nosave = true;
+        } else if eq_ic(opt, "save") {
+            save = true;
+        } else if eq_ic(opt, "now") || eq_ic(opt, "force") {
+        } else if eq_ic(opt, "abort") {
+            abort = true;
+        } else {
+            return syntax();
+        }
+    }
+    if (abort && a.len() != 2) || (save && nosave) {
+        return syntax();
+    }
+    if abort {
+        return err("ERR No shutdown in progress.");
+    }
+    let id = ctx.client.handle.id;
+    ctx.shared
+        .shutdown
+        .trigger(format!("SHUTDOWN from client {id}"));
+    ctx.client.no_reply = true;
+    ok()
+}
+
+/// # Format
+/// `MONITOR`
+fn monitor(ctx: &mut Ctx<'_, '_>, _a: &[Bytes]) -> Frame {
+    ctx.client.monitor_requested = true;
+    ok()
+}
+
+// ---- COMMAND ----------------------------------------------------------------------------------
+
+const COMMAND_HELP: &[&str] = &[
+    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "(no subcommand)",
+    "    Return details about all Redis commands.",
+    "COUNT",
+    "    Return the total number of commands in this Redis server.",
+    "LIST",
+    "    Return a list of all commands in this Redis server.",
+    "INFO [<command-name> ...]",
+    "    Return details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "DOCS [<command-name> ...]",
+    "    Return documentation details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "GETKEYS <full-command>",
+    "    Return the keys from a full Redis command.",
+    "HELP",
+    "    Print this help.",
+];
+
+/// The specs of the commands confab serves.
+fn served(shared: &Shared) -> impl Iterator<Item = &'static CommandSpec> + '_ {
+    shared.commands.all().map(|d| d.spec)
+}
+
+fn find_served(shared: &Shared, name: &[u8]) -> Option<&'static CommandSpec> {
+    let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+    if let Some((container, sub)) = name.split_once('|') {
+        shared.commands.get(container.as_bytes())?;
+        return table::lookup_sub(container, sub);
+    }
+    shared.commands.get(name.as_bytes()).map(|d| d.spec)
+}
+
+/// # Format
+/// `COMMAND [COUNT | INFO [name ...] | DOCS [name ...] | LIST | GETKEYS cmd ... | HELP]`
+fn command(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let shared = ctx.shared;
+    if a.len() == 1 {
+        return Frame::Array(served(shared).map(|s| s.info_frame()).collect());
+    }
+    let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "help" if a.len() == 2 => help_reply(COMMAND_HELP),
+        "count" if a.len() == 2 => int(shared.commands.len() as i64),
+        "info" => {
+            if a.len() == 2 {
+                return Frame::Array(served(shared).map(|s| s.info_frame()).collect());
+            }
+            Frame::Array(
+                a[2..]
+                    .iter()
+                    .map(|n| find_served(shared, n).map_or(Frame::NullArray, |s| s.info_frame()))
+                    .collect(),
+            )
+        }
+        "docs" => {
+            let specs: Vec<&CommandSpec> = if a.len() == 2 {
+                served(shared).collect()
+            } else {
+                a[2..]
+                    .iter()
+                    .filter_map(|n| find_served(shared, n))
+                    .collect()
+            };
+            Frame::Map(
+                specs
+                    .into_iter()
+                    .map(|s| (bulk_str(s.name), s.docs_frame()))
+                    .collect(),
+            )
+        }
+        "list" => {
+            if a.len() == 2 {
+                return Frame::Array(served(shared).map(|s| bulk_str(s.name)).collect());
+            }
+            if a.len() == 5 && eq_ic(&a[2], "filterby") {
+                let value = &a[4];
+                let keep: Box<dyn Fn(&CommandSpec) -> bool> = if eq_ic(&a[3], "pattern") {
+                    Box::new(move |s| glob::matches(value, s.name.as_bytes(), true))
+                } else if eq_ic(&a[3], "aclcat") {
+                    let cat = format!("@{}", String::from_utf8_lossy(value).to_ascii_lowercase());
+                    Box::new(move |s| s.acl_categories.contains(&cat.as_str()))
+                } else if eq_ic(&a[3], "module") {
+                    Box::new(|_| false)
+                } else {
+                    return syntax();
+                };
+                return Frame::Array(
+                    served(shared)
+                        .filter(|s| keep(s))
+                        .map(|s| bulk_str(s.name))
+                        .collect(),
+                );
+            }
+            syntax()
+        }
+        "getkeys" if a.len() >= 3 => {
+            let Some(def) = shared.commands.get(&a[2]) else {
+                return err("ERR Invalid command specified");
+            };
+            if !super::arity_ok(def.spec.arity, a.len() - 2) {
+                return err("ERR Invalid number of arguments specified for command");
+            }
+            let keys: Vec<Frame> = def
+                .spec
+                .key_indexes(a.len() - 2)
+                .filter_map(|i| a.get(i + 2))
+                .map(|k| bulk(k.clone()))
+                .collect();
+            if keys.is_empty() {
+                return err("ERR The command has no key arguments");
+            }
+            Frame::Array(keys)
+        }
+        _ => match table::lookup_sub("command", &sub) {
+            Some(spec) => arity_error(spec.name),
+            None => unknown_subcommand("command", &a[1]),
+        },
+    }
+}
+
+// ---- CONFIG -----------------------------------------------------------------------------------
+
+/// Every parameter CONFIG GET knows, with its current value.
+fn config_params(shared: &Shared) -> Vec<(&'static str, String)> {
+    let c = &shared.config;
+    vec![
+        ("bind", c.bind.clone()),
+        ("port", shared.local_addr.port().to_string()),
+        ("databases", c.databases.to_string()),
+        (
+            "maxclients",
+            shared.runtime.maxclients.load(Relaxed).to_string(),
+        ),
+        (
+            "timeout",
+            shared.runtime.timeout_secs.load(Relaxed).to_string(),
+        ),
+        (
+            "requirepass",
+            shared
+                .requirepass()
+                .map(|p| String::from_utf8_lossy(&p).into_owned())
+                .unwrap_or_default(),
+        ),
+        ("proto-max-bulk-len", c.max_bulk_len.to_string()),
+        (
+            "client-query-buffer-limit",
+            c.query_buffer_limit.to_string(),
+        ),
+        ("hz", c.hz.to_string()),
+        ("save", String::new()),
+        ("appendonly", "no".into()),
+        ("maxmemory", "0".into()),
+        ("maxmemory-policy", "noeviction".into()),
+        ("io-threads", c.threads.to_string()),
+        (
+            "conversation-log",
+            c.conversation_log
+                .as_ref()
+                .map_or("off".into(), |p| p.display().to_string()),
+        ),
+    ]
+}
+
+const CONFIG_HELP: &[&str] = &[
+    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+    "REWRITE",
+    "    Rewrite the configuration file.",
+    "HELP",
+    "    Print this help.",
+];
+
+/// # Format
+/// `CONFIG GET parameter [parameter ...]` / `CONFIG SET parameter value [parameter value ...]`
+/// / `CONFIG RESETSTAT` / `CONFIG REWRITE`
+fn config(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
+    match (sub.as_str(), a.len()) {
+        ("help", 2) => help_reply(CONFIG_HELP),
+        ("get", n) if n >= 3 => {
+            let params = config_params(ctx.shared);
+            let mut out = Vec::new();
+            for (name, value) in &params {
+                if a[2..]
+                    .iter()
+                    .any(|p| glob::matches(p, name.as_bytes(), true))
+                {
+                    out.push((bulk_str(name), bulk_str(value)));
+                }
+            }
+            Frame::Map(out)
+        }
+        ("set", n) if n >= 4 && n.is_multiple_of(2) => config_set(ctx, &a[2..]),
+        ("set", _) => arity_error("config|set"),
+        ("resetstat", 2) => {
+            reset_stats(&ctx.shared.stats);
+            ok()
+        }
+        ("rewrite", 2) => err("ERR The server is running without a config file"),
+        _ => match table::lookup_sub("config", &sub) {
+            Some(spec) => arity_error(spec.name),
+            None => unknown_subcommand("config", &a[1]),
+        },
+    }
+}
+
+fn reset_stats(s: &Stats) {
+    for c in [
+        &s.connections_received,
+        &s.commands_processed,
+        &s.rejected_connections,
+        &s.expired_keys,
+        &s.keyspace_hits,
+        &s.keyspace_misses,
+        &s.net_input_bytes,
+        &s.net_output_bytes,
+        &s.protocol_errors,
+        &s.total_error_replies,
+    ] {
+        c.store(0, Relaxed);
+    }
+    for c in s.commands.iter() {
+        for x in [&c.calls, &c.usec, &c.rejected, &c.failed] {
+            x.store(0, Relaxed);
+        }
+    }
+}
+
+fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
+    // Validate everything first so a bad pair changes nothing (Redis applies atomically).
+    let mut changes: Vec<(&'static str, Bytes)> = Vec::new();
+    let known: Vec<&'static str> = config_params(ctx.shared).iter().map(|(n, _)| *n).collect();
+    for pair in pairs.chunks_exact(2) {
+        let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+        let Some(&param) = known.iter().find(|k| **k == name) else {
+            return err_owned(format!(
+                "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+                String::from_utf8_lossy(&pair[0])
+            ));
+        };
+        let value = &pair[1];
+        let fail = |why: &str| {
+            err_owned(format!(
+                "ERR CONFIG SET failed (possibly related to argument '{param}') - {why}"
+            ))
+        };
+        match param {
+            "maxclients" | "timeout" => {
+                let Some(n) = super::parse_i64(value) else {
+                    return fail("argument couldn't be parsed into an integer");
+                };
+                if n < 0 || (param == "maxclients" && n < 1) {
+                    return fail("argument must be between 1 and 4294967295 inclusive");
+                }
+            }
+            "appendonly" => {
+                if !(eq_ic(value, "yes") || eq_ic(value, "no")) {
+                    return fail("argument must be 'yes' or 'no'");
+                }
+                if eq_ic(value, "yes") {
+                    return fail("persistence is not supported by confab yet");
+                }
+            }
+            "save" | "requirepass" | "maxmemory-policy" => {}
+            "maxmemory" => {
+                if &value[..] != b"0" {
+                    return fail("memory limits are not supported by confab yet");
+                }
+            }
+            _ => return fail("can't set immutable config"),
+        }
+        changes.push((param, value.clone()));
+    }
+    for (param, value) in changes {
+        match param {
+            "maxclients" => {
+                let n = super::parse_i64(&value).unwrap_or(1).max(1);
+                ctx.shared.runtime.maxclients.store(n as usize, Relaxed);
+            }
+            "timeout" => {
+                let n = super::parse_i64(&value).unwrap_or(0).max(0);
+                ctx.shared.runtime.timeout_secs.store(n as u64, Relaxed);
+            }
+            "requirepass" => {
+                *ctx.shared
+                    .runtime
+                    .requirepass
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner()) =
+                    (!value.is_empty()).then(|| Bytes::copy_from_slice(&value));
+            }
+            _ => {}
+        }
+    }
+    ok()
+}
+
+// ---- INFO -------------------------------------------------------------------------------------
+
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "keyspace",
+];
+const ALL_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "commandstats",
+    "errorstats",
+    "keyspace",
+];
+
+/// # Format
+/// `INFO [section [section ...]]`
+fn info(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let mut wanted: Vec<String> = Vec::new();
+    for s in &a[1..] {
+        let s = String::from_utf8_lossy(s).to_ascii_lowercase();
+        match s.as_str() {
+            "default" => wanted.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string())),
+            "all" | "everything" => wanted.extend(ALL_SECTIONS.iter().map(|s| s.to_string())),
+            _ => wanted.push(s),
+        }
+    }
+    if wanted.is_empty() {
+        wanted.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string()));
+    }
+    let text = info_text(ctx.shared, &wanted);
+    bulk(Bytes::from(text))
+}
+
+/// Resident set size of this process in bytes, from /proc (0 where unavailable).
+pub(crate) fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+fn human(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b >= 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}G", b / (1024.0 * 1024.0 * 1024.0))
+    } else if b >= 1024.0 * 1024.0 {
+        format!("{:.2}M", b / (1024.0 * 1024.0))
+    } else if b >= 1024.0 {
+        format!("{:.2}K", b / 1024.0)
+    } else {
+        format!("{bytes}B")
+    }
+}
+
+/// The INFO text for the given (lowercase) sections, in Redis's order.
+pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
+    let mut out = String::new();
+    let want = |s: &str| wanted.iter().any(|w| w == s);
+    let st = &shared.stats;
+    let g = Stats::get;
+    let section = |out: &mut String, title: &str| {
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        let _ = write!(out, "# {title}\r\n");
+    };
+    if want("server") {
+        section(&mut out, "Server");
+        let up = shared.started.elapsed().as_secs();
+        let now_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros());
+        let lines = [
+            format!("redis_version:{}", crate::REDIS_COMPAT_VERSION),
+            format!("confab_version:{}", crate::VERSION),
+            "redis_mode:standalone".into(),
+            format!("os:{} {}", std::env::consts::OS, std::env::consts::ARCH),
+            "arch_bits:64".into(),
+            "multiplexing_api:epoll".into(),
+            format!("process_id:{}", std::process::id()),
+            format!("tcp_port:{}", shared.local_addr.port()),
+            format!("server_time_usec:{now_us}"),
+            format!("uptime_in_seconds:{up}"),
+            format!("uptime_in_days:{}", up / 86_400),
+            format!("hz:{}", shared.config.hz),
+            format!("io_threads_active:{}", u8::from(shared.config.threads > 1)),
+            format!("threads:{}", shared.config.threads),
+        ];
+        for l in lines {
+            out.push_str(&l);
+            out.push_str("\r\n");
+        }
+    }
+    if want("clients") {
+        section(&mut out, "Clients");
+        let _ = write!(
+            out,
+            "connected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\n",
+            shared.clients.connected(),
+            shared.runtime.maxclients.load(Relaxed)
+        );
+    }
+    if want("memory") {
+        section(&mut out, "Memory");
+        let rss = rss_bytes();
+        let _ = write!(
+            out,
+            "used_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nmem_allocator:libc\r\n",
+            human(rss),
+            human(rss)
+        );
+    }
+    if want("persistence") {
+        section(&mut out, "Persistence");
+        out.push_str("loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n");
+    }
+    if want("stats") {
+        section(&mut out, "Stats");
+        let lc = shared.log.counters();
+        let _ = write!(
+            out,
+            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{}\r\nprotocol_errors:{}\r\nconversation_log_enabled:{}\r\nconversation_log_written_lines:{}\r\nconversation_log_dropped_lines:{}\r\nconversation_log_write_errors:{}\r\n",
+            g(&st.connections_received),
+            g(&st.commands_processed),
+            g(&st.net_input_bytes),
+            g(&st.net_output_bytes),
+            g(&st.rejected_connections),
+            g(&st.expired_keys),
+            g(&st.keyspace_hits),
+            g(&st.keyspace_misses),
+            g(&st.total_error_replies),
+            g(&st.protocol_errors),
+            u8::from(shared.log.is_on()),
+            g(&lc.written_lines),
+            g(&lc.dropped_lines),
+            g(&lc.write_errors),
+        );
+    }
+    if want("commandstats") {
+        section(&mut out, "Commandstats");
+        for def in shared.commands.all() {
+            let s = &st.commands[def.idx];
+            let calls = g(&s.calls);
+            let (rejected, failed) = (g(&s.rejected), g(&s.failed));
+            if calls == 0 && rejected == 0 && failed == 0 {
+                continue;
+            }
+            let usec = g(&s.usec);
+            let per = if calls > 0 {
+                usec as f64 / calls as f64
+            } else {
+                0.0
+            };
+            let _ = write!(
+                out,
+                "cmdstat_{}:calls={calls},usec={usec},usec_per_call={per:.2},rejected_calls={rejected},failed_calls={failed}\r\n",
+                def.spec.name
+            );
+        }
+    }
+    if want("errorstats") {
+        section(&mut out, "Errorstats");
+    }
+    if want("keyspace") {
+        section(&mut out, "Keyspace");
+        let per = crate::db::SHARDS_PER_DB;
+        for db in 0..shared.keyspace.databases() {
+            let (mut keys, mut expires) = (0, 0);
+            for i in db * per..(db + 1) * per {
+                let shard = shared.keyspace.lock_one(i);
+                keys += shard.len();
+                expires += shard.expires_len();
+            }
+            if keys > 0 {
+                let _ = write!(out, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,580 @@
+//! String commands: GET, SET and friends, counters, ranges.
+//!
+//! Replies and errors follow Redis 7.0's t_string.c. Values are bytes; counters parse and
+//! format decimal text exactly like Redis (`string2ll`, human-friendly floats).
+
+use bytes::{Bytes, BytesMut};
+use confab_protocol::Frame;
+
+use super::{
+    arg_i64, bulk, eq_ic, err, err_owned, format_float, int, ok, parse_f64, parse_i64, syntax,
+    wrongtype, Ctx, Handler, Plan, NOT_FLOAT, NOT_INTEGER,
+};
+use crate::db::{Entry, Value};
+
+pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
+    ("get", get, Plan::Keys),
+    ("set", set, Plan::Keys),
+    ("setnx", setnx, Plan::Keys),
+    ("setex", setex, Plan::Keys),
+    ("psetex", psetex, Plan::Keys),
+    ("mget", mget, Plan::Keys),
+    ("mset", mset, Plan::Keys),
+    ("msetnx", msetnx, Plan::Keys),
+    ("getset", getset, Plan::Keys),
+    ("getdel", getdel, Plan::Keys),
+    ("getex", getex, Plan::Keys),
+    ("append", append, Plan::Keys),
+    ("strlen", strlen, Plan::Keys),
+    ("getrange", getrange, Plan::Keys),
+    ("substr", getrange, Plan::Keys),
+    ("setrange", setrange, Plan::Keys),
+    ("incr", incr, Plan::Keys),
+    ("decr", decr, Plan::Keys),
+    ("incrby", incrby, Plan::Keys),
+    ("decrby", decrby, Plan::Keys),
+    ("incrbyfloat", incrbyfloat, Plan::Keys),
+];
+
+/// The string at `key`: Ok(None) if missing, Err(WRONGTYPE) if another type.
+fn get_str(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Option<Bytes>, Frame> {
+    let now = ctx.now;
+    match ctx.shard(key).get(key, now) {
+        None => Ok(None),
+        Some(Entry {
+            value: Value::Str(s),
+            ..
+        }) => Ok(Some(s.clone())),
+        #[allow(unreachable_patterns)]
+        Some(_) => Err(wrongtype()),
+    }
+}
+
+fn reply_get(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Frame {
+    let r = get_str(ctx, key);
+    let stats = &ctx.shared.stats;
+    match r {
+        Ok(Some(v)) => {
+            crate::stats::Stats::add(&stats.keyspace_hits, 1);
+            bulk(v)
+        }
+        Ok(None) => {
+            crate::stats::Stats::add(&stats.keyspace_misses, 1);
+            Frame::Null
+        }
+        Err(e) => e,
+    }
+}
+
+/// A stored copy of an argument: arguments are slices of the read buffer, and keeping one
+/// would pin the whole buffer in memory.
+pub(crate) fn own(b: &[u8]) -> Bytes {
+    Bytes::copy_from_slice(b)
+}
+
+/// # Format
+/// `GET key`
+fn get(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    reply_get(ctx, &a[1])
+}
+
+#[derive(Default)]
+struct SetOpts {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keepttl: bool,
+    persist: bool,
+    /// Absolute expiry in ms, once resolved.
+    expire_at: Option<u64>,
+}
+
+#[derive(PartialEq, Clone, Copy)]
+enum ExpireKind {
+    None,
+    Ex,
+    Px,
+    ExAt,
+    PxAt,
+}
+
+/// Parse SET / GETEX options (Redis's `parseExtendedStringArgumentsOrReply`).
+fn parse_ext(
+    ctx: &Ctx<'_, '_>,
+    a: &[Bytes],
+    start: usize,
+    is_set: bool,
+    cmd: &str,
+) -> Result<SetOpts, Frame> {
+    let mut o = SetOpts::default();
+    let mut kind = ExpireKind::None;
+    let mut expire_arg: Option<&Bytes> = None;
+    let mut j = start;
+    while j < a.len() {
+        let opt = &a[j];
+        let has_next = j + 1 < a.len();
+        let no_expire = kind == ExpireKind::None;
+        if is_set && eq_ic(opt, "nx") && !o.xx {
+            o.nx = true;
+        } else if is_set && eq_ic(opt, "xx") && !o.nx {
+            o.xx = true;
+        } else if is_set && eq_ic(opt, "get") {
+            o.get = true;
+        } else if is_set && eq_ic(opt, "keepttl") && !o.persist && no_expire {
+            o.keepttl = true;
+        } else if !is_set && eq_ic(opt, "persist") && no_expire && !o.keepttl {
+            o.persist = true;
+        } else if has_next
+            && !o.keepttl
+            && !o.persist
+            && (no_expire || kind == ExpireKind::Ex)
+            && eq_ic(opt, "ex")
+        {
+            kind = ExpireKind::Ex;
+            expire_arg = Some(&a[j + 1]);
+            j += 1;
+        } else if has_next
+            && !o.keepttl
+            && !o.persist
+            && (no_expire || kind == ExpireKind::Px)
+            && eq_ic(opt, "px")
+        {
+            kind = ExpireKind::Px;
+            expire_arg = Some(&a[j + 1]);
+            j += 1;
+        } else if has_next
+            && !o.keepttl
+            && !o.persist
+            && (no_expire || kind == ExpireKind::ExAt)
+            && eq_ic(opt, "exat")
+        {
+            kind = ExpireKind::ExAt;
+            expire_arg = Some(&a[j + 1]);
+            j += 1;
+        } else if has_next
+            && !o.keepttl
+            && !o.persist
+            && (no_expire || kind == ExpireKind::PxAt)
+            && eq_ic(opt, "pxat")
+        {
+            kind = ExpireKind::PxAt;
+            expire_arg = Some(&a[j + 1]);
+            j += 1;
+        } else {
+            return Err(syntax());
+        }
+        j += 1;
+    }
+    if let Some(arg) = expire_arg {
+        o.expire_at = Some(resolve_expire(arg, kind, ctx.now, cmd)?);
+    }
+    Ok(o)
+}
+
+fn invalid_expire(cmd: &str) -> Frame {
+    err_owned(format!("ERR invalid expire time in '{cmd}' command"))
+}
+
+/// Redis's `getExpireMillisecondsOrReply`.
+fn resolve_expire(arg: &[u8], kind: ExpireKind, now: u64, cmd: &str) -> Result<u64, Frame> {
+    let v = arg_i64(arg)?;
+    let seconds = matches!(kind, ExpireKind::Ex | ExpireKind::ExAt);
+    if v <= 0 || (seconds && v > i64::MAX / 1000) {
+        return Err(invalid_expire(cmd));
+    }
+    let mut ms = if seconds { v * 1000 } else { v };
+    if matches!(kind, ExpireKind::Ex | ExpireKind::Px) {
+        ms = ms
+            .checked_add(now as i64)
+            .ok_or_else(|| invalid_expire(cmd))?;
+    }
+    if ms <= 0 {
+        return Err(invalid_expire(cmd));
+    }
+    Ok(ms as u64)
+}
+
+/// # Format
+/// `SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds |
+/// PXAT unix-time-milliseconds | KEEPTTL]`
+fn set(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let o = match parse_ext(ctx, a, 3, true, "set") {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    let key = &a[1];
+    let old = match get_str(ctx, key) {
+        Ok(v) => v,
+        Err(e) if o.get => return e,
+        Err(_) => None,
+    };
+    let now = ctx.now;
+    let found = ctx.shard(key).contains(key, now);
+    let old_reply = || old.clone().map_or(Frame::Null, Frame::Bulk);
+    if (o.nx && found) || (o.xx && !found) {
+        return if o.get { old_reply() } else { Frame::Null };
+    }
+    let shard = ctx.shard(key);
+    let value = Value::Str(own(&a[2]));
+    if o.keepttl {
+        shard.insert_keep_ttl(own(key), value, now);
+    } else {
+        shard.insert(own(key), value, o.expire_at.unwrap_or(0));
+    }
+    if o.get {
+        old_reply()
+    } else {
+        ok()
+    }
+}
+
+/// # Format
+/// `SETNX key value`
+fn setnx(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let now = ctx.now;
+    let shard = ctx.shard(&a[1]);
+    if shard.contains(&a[1], now) {
+        return int(0);
+    }
+    shard.insert(own(&a[1]), Value::Str(own(&a[2])), 0);
+    int(1)
+}
+
+fn set_with_expire(ctx: &mut Ctx<'_, '_>, a: &[Bytes], kind: ExpireKind, cmd: &str) -> Frame {
+    let at = match resolve_expire(&a[2], kind, ctx.now, cmd) {
+        Ok(at) => at,
+        Err(e) => return e,
+    };
+    ctx.shard(&a[1])
+        .insert(own(&a[1]), Value::Str(own(&a[3])), at);
+    ok()
+}
+
+/// # Format
+/// `SETEX key seconds value`
+fn setex(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    set_with_expire(ctx, a, ExpireKind::Ex, "setex")
+}
+
+/// # Format
+/// `PSETEX key milliseconds value`
+fn psetex(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    set_with_expire(ctx, a, ExpireKind::Px, "psetex")
+}
+
+/// # Format
+/// `MGET key [key ...]`
+fn mget(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let now = ctx.now;
+    let items = a[1..]
+        .iter()
+        .map(|k| match ctx.shard(k).get(k, now) {
+            Some(Entry {
+                value: Value::Str(s),
+                ..
+            }) => Frame::Bulk(s.clone()),
+            _ => Frame::Null,
+        })
+        .collect();
+    Frame::Array(items)
+}
+
+/// # Format
+/// `MSET key value [key value ...]`
+fn mset(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    if a.len().is_multiple_of(2) {
+        return super::arity_error("mset");
+    }
+    for pair in a[1..].chunks_exact(2) {
+        ctx.shard(&pair[0])
+            .insert(own(&pair[0]), Value::Str(own(&pair[1])), 0);
+    }
+    ok()
+}
+
+/// # Format
+/// `MSETNX key value [key value ...]`
+fn msetnx(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    if a.len().is_multiple_of(2) {
+        return super::arity_error("msetnx");
+    }
+    let now = ctx.now;
+    if a[1..]
+        .chunks_exact(2)
+        .any(|p| ctx.shard(&p[0]).contains(&p[0], now))
+    {
+        return int(0);
+    }
+    for pair in a[1..].chunks_exact(2) {
+        ctx.shard(&pair[0])
+            .insert(own(&pair[0]), Value::Str(own(&pair[1])), 0);
+    }
+    int(1)
+}
+
+/// # Format
+/// `GETSET key value`
+fn getset(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let old = match get_str(ctx, &a[1]) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    ctx.shard(&a[1])
+        .insert(own(&a[1]), Value::Str(own(&a[2])), 0);
+    old.map_or(Frame::Null, Frame::Bulk)
+}
+
+/// # Format
+/// `GETDEL key`
+fn getdel(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let old = match get_str(ctx, &a[1]) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    if old.is_some() {
+        let now = ctx.now;
+        ctx.shard(&a[1]).remove(&a[1], now);
+    }
+    old.map_or(Frame::Null, Frame::Bulk)
+}
+
+/// # Format
+/// `GETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds |
+/// PXAT unix-time-milliseconds | PERSIST]`
+fn getex(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let o = match parse_ext(ctx, a, 2, false, "getex") {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    let v = match get_str(ctx, &a[1]) {
+        Ok(Some(v)) => v,
+        Ok(None) => return Frame::Null,
+        Err(e) => return e,
+    };
+    let now = ctx.now;
+    let shard = ctx.shard(&a[1]);
+    if let Some(at) = o.expire_at {
+        if at <= now {
+            shard.remove(&a[1], now);
+        } else {
+            shard.set_expire(&a[1], at, now);
+        }
+    } else if o.persist {
+        shard.set_expire(&a[1], 0, now);
+    }
+    bulk(v)
+}
+
+fn check_size(ctx: &Ctx<'_, '_>, len: usize) -> Result<(), Frame> {
+    if len > ctx.shared.config.max_bulk_len {
+        Err(err(
+            "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// # Format
+/// `APPEND key value`
+fn append(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let old = match get_str(ctx, &a[1]) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let now = ctx.now;
+    match old {
+        None => {
+            let v = own(&a[2]);
+            let n = v.len();
+            ctx.shard(&a[1]).insert(own(&a[1]), Value::Str(v), 0);
+            int(n as i64)
+        }
+        Some(old) => {
+            if let Err(e) = check_size(ctx, old.len() + a[2].len()) {
+                return e;
+            }
+            let mut v = BytesMut::with_capacity(old.len() + a[2].len());
+            v.extend_from_slice(&old);
+            v.extend_from_slice(&a[2]);
+            let n = v.len();
+            ctx.shard(&a[1])
+                .insert_keep_ttl(own(&a[1]), Value::Str(v.freeze()), now);
+            int(n as i64)
+        }
+    }
+}
+
+/// # Format
+/// `STRLEN key`
+fn strlen(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    match get_str(ctx, &a[1]) {
+        Ok(v) => int(v.map_or(0, |v| v.len() as i64)),
+        Err(e) => e,
+    }
+}
+
+/// # Format
+/// `GETRANGE key start end`
+fn getrange(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let (Some(mut start), Some(mut end)) = (parse_i64(&a[2]), parse_i64(&a[3])) else {
+        return err(NOT_INTEGER);
+    };
+    let v = match get_str(ctx, &a[1]) {
+        Ok(Some(v)) => v,
+        Ok(None) => return bulk(Bytes::new()),
+        Err(e) => return e,
+    };
+    let len = v.len() as i64;
+    if start < 0 && end < 0 && start > end {
+        return bulk(Bytes::new());
+    }
+    if start < 0 {
+        start += len;
+    }
+    if end < 0 {
+        end += len;
+    }
+    start = start.max(0);
+    end = end.max(0);
+    if end >= len {
+        end = len - 1;
+    }
+    if start > end || len == 0 {
+        return bulk(Bytes::new());
+    }
+    bulk(v.slice(start as usize..=end as usize))
+}
+
+/// # Format
+/// `SETRANGE key offset value`
+fn setrange(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let offset = match arg_i64(&a[2]) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    if offset < 0 {
+        return err("ERR offset is out of range");
+    }
+    let old = match get_str(ctx, &a[1]) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let value = &a[3];
+    let offset = offset as usize;
+    let now = ctx.now;
+    match old {
+        None => {
+            if value.is_empty() {
+                return int(0);
+            }
+            if let Err(e) = check_size(ctx, offset + value.len()) {
+                return e;
+            }
+            let mut v = vec![0u8; offset + value.len()];
+            v[offset..].copy_from_slice(value);
+            let n = v.len();
+            ctx.shard(&a[1])
+                .insert(own(&a[1]), Value::Str(Bytes::from(v)), 0);
+            int(n as i64)
+        }
+        Some(old) => {
+            if value.is_empty() {
+                return int(old.len() as i64);
+            }
+            if let Err(e) = check_size(ctx, offset + value.len()) {
+                return e;
+            }
+            let mut v = old.to_vec();
+            if v.len() < offset + value.len() {
+                v.resize(offset + value.len(), 0);
+            }
+            v[offset..offset + value.len()].copy_from_slice(value);
+            let n = v.len();
+            ctx.shard(&a[1])
+                .insert_keep_ttl(own(&a[1]), Value::Str(Bytes::from(v)), now);
+            int(n as i64)
+        }
+    }
+}
+
+fn incr_by(ctx: &mut Ctx<'_, '_>, key: &Bytes, by: i64) -> Frame {
+    let old = match get_str(ctx, key) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let cur = match old {
+        None => 0,
+        Some(v) => match parse_i64(&v) {
+            Some(n) => n,
+            None => return err(NOT_INTEGER),
+        },
+    };
+    let Some(new) = cur.checked_add(by) else {
+        return err("ERR increment or decrement would overflow");
+    };
+    let now = ctx.now;
+    let text = Bytes::copy_from_slice(itoa::Buffer::new().format(new).as_bytes());
+    ctx.shard(key)
+        .insert_keep_ttl(own(key), Value::Str(text), now);
+    int(new)
+}
+
+/// # Format
+/// `INCR key`
+fn incr(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    incr_by(ctx, &a[1], 1)
+}
+
+/// # Format
+/// `DECR key`
+fn decr(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    incr_by(ctx, &a[1], -1)
+}
+
+/// # Format
+/// `INCRBY key increment`
+fn incrby(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    match arg_i64(&a[2]) {
+        Ok(by) => incr_by(ctx, &a[1], by),
+        Err(e) => e,
+    }
+}
+
+/// # Format
+/// `DECRBY key decrement`
+fn decrby(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    match arg_i64(&a[2]) {
+        Ok(i64::MIN) => err("ERR decrement would overflow"),
+        Ok(by) => incr_by(ctx, &a[1], -by),
+        Err(e) => e,
+    }
+}
+
+/// # Format
+/// `INCRBYFLOAT key increment`
+fn incrbyfloat(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let old = match get_str(ctx, &a[1]) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let cur = match old {
+        None => 0.0,
+        Some(v) => match parse_f64(&v) {
+            Some(n) => n,
+            None => return err(NOT_FLOAT),
+        },
+    };
+    let Some(by) = parse_f64(&a[2]) else {
+        return err(NOT_FLOAT);
+    };
+    let new = cur + by;
+    if new.is_nan() || new.is_infinite() {
+        return err("ERR increment would produce NaN or Infinity");
+    }
+    let text = Bytes::from(format_float(new));
+    let now = ctx.now;
+    ctx.shard(&a[1])
+        .insert_keep_ttl(own(&a[1]), Value::Str(text.clone()), now);
+    bulk(text)
+}

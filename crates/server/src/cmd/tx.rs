@@ -1,0 +1,162 @@
+//! Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
+//!
+//! EXEC is atomic: it locks, in the keyspace's global order, every shard any queued command
+//! needs (all shards when a queued command can switch or span databases), checks the WATCH
+//! flag while holding them, runs every command, and only then releases. No other client can
+//! observe a state between two of the transaction's commands.
+
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+use bytes::Bytes;
+use confab_protocol::Frame;
+
+use super::{err, ok, plan_shards, record, Client, Ctx, Handler, Plan};
+use crate::db::ShardSet;
+use crate::server::Shared;
+
+pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
+    ("multi", multi, Plan::None),
+    ("exec", exec_placeholder, Plan::None),
+    ("discard", discard, Plan::None),
+    ("watch", watch, Plan::Keys),
+    ("unwatch", unwatch, Plan::None),
+];
+
+/// # Format
+/// `MULTI`
+fn multi(ctx: &mut Ctx<'_, '_>, _a: &[Bytes]) -> Frame {
+    if ctx.client.multi.is_some() {
+        return err("ERR MULTI calls can not be nested");
+    }
+    ctx.client.multi = Some(Vec::new());
+    ctx.client.multi_error = false;
+    ctx.client.handle.in_multi.store(true, Relaxed);
+    ok()
+}
+
+/// EXEC is dispatched to [`exec`] directly (it locks for itself); this is never called.
+fn exec_placeholder(_ctx: &mut Ctx<'_, '_>, _a: &[Bytes]) -> Frame {
+    err("ERR EXEC without MULTI")
+}
+
+/// Forget the transaction and every watch (DISCARD, RESET, EXEC's end, disconnect). Must be
+/// called with no shard locked.
+pub(crate) fn discard_state(shared: &Shared, client: &mut Client) {
+    client.multi = None;
+    client.multi_error = false;
+    client.handle.in_multi.store(false, Relaxed);
+    unwatch_all(shared, client);
+}
+
+/// Remove this client's watches from the shards and clear its dirty flag. Must be called
+/// with no shard locked: it locks each watched key's shard on its own.
+pub(crate) fn unwatch_all(shared: &Shared, client: &mut Client) {
+    for (db, key) in client.watched.drain(..) {
+        let idx = shared.keyspace.shard_index(db, &key);
+        shared
+            .keyspace
+            .lock_one(idx)
+            .unwatch(&key, &client.watch_flag);
+    }
+    client.watch_flag.store(false, Release);
+}
+
+/// # Format
+/// `DISCARD`
+fn discard(ctx: &mut Ctx<'_, '_>, _a: &[Bytes]) -> Frame {
+    if ctx.client.multi.is_none() {
+        return err("ERR DISCARD without MULTI");
+    }
+    discard_state(ctx.shared, ctx.client);
+    ok()
+}
+
+/// # Format
+/// `WATCH key [key ...]`
+fn watch(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    if ctx.client.multi.is_some() {
+        return err("ERR WATCH inside MULTI is not allowed");
+    }
+    let db = ctx.client.db;
+    for key in &a[1..] {
+        if ctx.client.watched.iter().any(|(d, k)| *d == db && k == key) {
+            continue;
+        }
+        let key = Bytes::copy_from_slice(key);
+        let flag = ctx.client.watch_flag.clone();
+        ctx.locked.shard(db, &key).watch(key.clone(), flag);
+        ctx.client.watched.push((db, key));
+    }
+    ok()
+}
+
+/// # Format
+/// `UNWATCH`
+fn unwatch(ctx: &mut Ctx<'_, '_>, _a: &[Bytes]) -> Frame {
+    unwatch_all(ctx.shared, ctx.client);
+    ok()
+}
+
+/// Commands that may touch another database than the current one, or all of them.
+fn spans_databases(name: &str) -> bool {
+    matches!(name, "select" | "swapdb" | "flushall" | "move" | "copy")
+}
+
+/// # Format
+/// `EXEC`
+pub(crate) fn exec(shared: &Shared, client: &mut Client, now: u64) -> Frame {
+    let Some(queue) = client.multi.take() else {
+        return err("ERR EXEC without MULTI");
+    };
+    client.handle.in_multi.store(false, Relaxed);
+    if std::mem::take(&mut client.multi_error) {
+        unwatch_all(shared, client);
+        return err("EXECABORT Transaction discarded because of previous errors.");
+    }
+    let ks = &shared.keyspace;
+    let mut set = ShardSet::new();
+    let mut everything = false;
+    for q in &queue {
+        let def = shared.commands.by_idx(q.def_idx);
+        if spans_databases(def.spec.name) || matches!(def.plan, Plan::All) {
+            everything = true;
+            break;
+        }
+        set.extend(plan_shards(ks, def, client.db, &q.args));
+    }
+    let mut locked = if everything {
+        ks.lock_all()
+    } else {
+        ks.lock(set)
+    };
+    // Checked while holding the shards: nothing can touch a watched key between this check
+    // and the end of the transaction (watched keys outside these shards are irrelevant to it
+    // only if untouched, which the flag already tells).
+    if client.watch_flag.load(Acquire) {
+        drop(locked);
+        unwatch_all(shared, client);
+        return Frame::NullArray;
+    }
+    let mut replies = Vec::with_capacity(queue.len());
+    for q in &queue {
+        let def = shared.commands.by_idx(q.def_idx);
+        let started = std::time::Instant::now();
+        let mut ctx = Ctx {
+            shared,
+            client,
+            locked: &mut locked,
+            now,
+        };
+        // A queued UNWATCH must not lock shards we hold; EXEC unwatches everything below.
+        let reply = if def.spec.name == "unwatch" {
+            ok()
+        } else {
+            (def.handler)(&mut ctx, &q.args)
+        };
+        record(shared, def, started, &reply);
+        replies.push(reply);
+    }
+    drop(locked);
+    unwatch_all(shared, client);
+    Frame::Array(replies)
+}

@@ -1,0 +1,336 @@
+//! One client connection: read frames, run every complete command, write the batch's
+//! replies with one write, repeat.
+//!
+//! DESIGN. The task owns its socket, a read buffer, an output buffer and the client's state.
+//! Each turn it runs every complete command already buffered (pipelining), appending replies to
+//! the output buffer, and flushes once at the end of the batch, or early when the batch's
+//! output passes `output_flush_threshold`. While a write waits on a client that does not read,
+//! nothing more is read from it: the kernel's socket buffers and the threshold bound the
+//! memory one connection can hold, however much it pipelines. Between turns it waits for input,
+//! shutdown, CLIENT KILL, the idle timeout and (in MONITOR mode) monitor lines.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use confab_protocol::{encode, Frame, Limits, ParseError, Protocol, RequestParser};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+use crate::clients::{ClientHandle, ClientNames, CloseReason};
+use crate::cmd::{self, Client, Reply};
+use crate::convlog;
+use crate::server::{MonitorSink, Shared};
+use crate::stats::Stats;
+
+/// Bytes reserved in the read buffer before each read.
+const READ_CHUNK: usize = 16 * 1024;
+/// Lines a MONITOR client may have queued before it is cut off as a slow consumer.
+const MONITOR_QUEUE: usize = 10_000;
+
+/// Serve one accepted connection until it closes; never returns an error (it is logged).
+pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: Arc<Shared>) {
+    let _ = socket.set_nodelay(true);
+    let laddr = socket.local_addr().unwrap_or(shared.local_addr);
+    let handle = Arc::new(ClientHandle {
+        id,
+        addr,
+        laddr,
+        created: Instant::now(),
+        last_active_ms: Default::default(),
+        db: Default::default(),
+        resp: 2.into(),
+        last_cmd: usize::MAX.into(),
+        in_multi: Default::default(),
+        is_monitor: Default::default(),
+        names: std::sync::Mutex::new(ClientNames::default()),
+        kill: Default::default(),
+    });
+    shared.clients.register(handle.clone());
+    shared
+        .log
+        .system(&format!("Client {id} connected from {addr}"))
+        .await;
+    tracing::debug!("client connected");
+
+    let authenticated = shared.requirepass().is_none();
+    let mut conn = Conn {
+        socket,
+        rbuf: BytesMut::with_capacity(READ_CHUNK),
+        wbuf: BytesMut::with_capacity(READ_CHUNK),
+        parser: RequestParser::new(Limits {
+            max_bulk_len: shared.config.max_bulk_len,
+            max_multibulk_len: shared.config.max_multibulk_len,
+            max_inline_len: shared.config.max_inline_len,
+        }),
+        client: Client::new(handle.clone(), authenticated),
+        logbuf: Vec::new(),
+        monitor_rx: None,
+        shared: shared.clone(),
+    };
+    let reason = conn.run().await;
+    let label = conn.client.log_label.clone();
+    cmd::tx::discard_state(&shared, &mut conn.client);
+    cmd::conn::stop_monitor(&shared, &mut conn.client);
+    let _ = conn.socket.shutdown().await;
+    shared.clients.unregister(id);
+    tracing::debug!(reason = reason.as_str(), "client disconnected");
+    shared
+        .log
+        .system(&format!(
+            "Client {id} ({label}) disconnected: {}",
+            reason.as_str()
+        ))
+        .await;
+}
+
+struct Conn {
+    socket: TcpStream,
+    rbuf: BytesMut,
+    wbuf: BytesMut,
+    parser: RequestParser,
+    client: Client,
+    /// Conversation-log lines of the current batch, sent once per batch.
+    logbuf: Vec<u8>,
+    monitor_rx: Option<mpsc::Receiver<Bytes>>,
+    shared: Arc<Shared>,
+}
+
+enum Wake {
+    Read(std::io::Result<usize>),
+    Shutdown,
+    Killed,
+    Idle,
+    Monitor(Option<Bytes>),
+}
+
+impl Conn {
+    async fn run(&mut self) -> CloseReason {
+        loop {
+            if let Some(reason) = self.process_buffer().await {
+                // Best effort: the replies before the close (QUIT's +OK, a protocol error).
+                let _ = self.flush().await;
+                return reason;
+            }
+            if self.flush().await.is_err() {
+                return CloseReason::IoError;
+            }
+            if self.client.monitor_requested && self.monitor_rx.is_none() {
+                self.start_monitor();
+            }
+            match self.wait().await {
+                Wake::Read(Ok(0)) => return CloseReason::Eof,
+                Wake::Read(Ok(n)) => {
+                    Stats::add(&self.shared.stats.net_input_bytes, n as u64);
+                    if self.rbuf.len() > self.shared.config.query_buffer_limit {
+                        tracing::warn!("closing client that reached max query buffer length");
+                        return CloseReason::QueryBufferLimit;
+                    }
+                }
+                Wake::Read(Err(e)) => {
+                    tracing::debug!(error = %e, "read failed");
+                    return CloseReason::IoError;
+                }
+                Wake::Shutdown => {
+                    self.notify_shutdown().await;
+                    return CloseReason::Shutdown;
+                }
+                Wake::Killed => return CloseReason::Killed,
+                Wake::Idle => return CloseReason::Idle,
+                Wake::Monitor(Some(line)) => {
+                    self.wbuf.extend_from_slice(&line);
+                    // Drain what else is queued so one write carries it.
+                    if let Some(rx) = self.monitor_rx.as_mut() {
+                        while self.wbuf.len() < 64 * 1024 {
+                            match rx.try_recv() {
+                                Ok(l) => self.wbuf.extend_from_slice(&l),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                }
+                Wake::Monitor(None) => return CloseReason::SlowConsumer,
+            }
+        }
+    }
+
+    async fn wait(&mut self) -> Wake {
+        let timeout = self.shared.runtime.timeout_secs.load(Relaxed);
+        let monitoring = self.monitor_rx.is_some();
+        let idle = async {
+            if timeout == 0 || monitoring {
+                std::future::pending::<()>().await
+            } else {
+                tokio::time::sleep(Duration::from_secs(timeout)).await
+            }
+        };
+        let monitor = async {
+            match self.monitor_rx.as_mut() {
+                Some(rx) => rx.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK / 2 {
+            let want = self.parser.bytes_wanted().unwrap_or(0);
+            self.rbuf
+                .reserve(READ_CHUNK.max(want.min(64 * 1024 * 1024)));
+        }
+        tokio::select! {
+            biased;
+            _ = self.shared.shutdown.requested() => Wake::Shutdown,
+            _ = self.client.handle.kill.cancelled() => Wake::Killed,
+            r = self.socket.read_buf(&mut self.rbuf) => Wake::Read(r),
+            line = monitor => Wake::Monitor(line),
+            _ = idle => Wake::Idle,
+        }
+    }
+
+    /// Run every complete command in the read buffer. Returns a close reason if the
+    /// connection must close after flushing.
+    async fn process_buffer(&mut self) -> Option<CloseReason> {
+        let log_on = self.shared.log.is_on();
+        let ts = if log_on && !self.rbuf.is_empty() {
+            convlog::timestamp(SystemTime::now())
+        } else {
+            String::new()
+        };
+        loop {
+            match self.parser.next_command(&mut self.rbuf) {
+                Ok(Some(args)) => {
+                    self.client.handle.touch();
+                    if log_on {
+                        convlog::push_command(
+                            &mut self.logbuf,
+                            &ts,
+                            self.client.handle.id,
+                            &self.client.log_label,
+                            &args,
+                            &redactions(&args),
+                        );
+                    }
+                    match cmd::dispatch(&self.shared, &mut self.client, &args) {
+                        Reply::Frame(frame) => {
+                            encode(&frame, self.client.proto, &mut self.wbuf);
+                            if log_on {
+                                convlog::push_reply(
+                                    &mut self.logbuf,
+                                    &ts,
+                                    self.client.handle.id,
+                                    &frame,
+                                );
+                            }
+                        }
+                        Reply::Nothing => {}
+                    }
+                    if let Some(reason) = self.client.close.take() {
+                        return Some(reason);
+                    }
+                    if self.wbuf.len() >= self.shared.config.output_flush_threshold
+                        && self.flush().await.is_err()
+                    {
+                        return Some(CloseReason::IoError);
+                    }
+                }
+                Ok(None) => return None,
+                Err(e) => {
+                    Stats::add(&self.shared.stats.protocol_errors, 1);
+                    let text = e.reply_text();
+                    tracing::debug!(error = %text, "protocol error");
+                    let frame = Frame::Error(Bytes::from(text));
+                    encode(&frame, self.client.proto, &mut self.wbuf);
+                    if log_on {
+                        convlog::push_reply(&mut self.logbuf, &ts, self.client.handle.id, &frame);
+                    }
+                    let _: &ParseError = &e;
+                    return Some(CloseReason::ProtocolError);
+                }
+            }
+        }
+    }
+
+    /// Write the batch's replies with one write and hand its log lines to the writer.
+    async fn flush(&mut self) -> std::io::Result<()> {
+        if !self.logbuf.is_empty() {
+            let lines = std::mem::take(&mut self.logbuf);
+            self.shared.log.send(lines).await;
+        }
+        if self.wbuf.is_empty() {
+            return Ok(());
+        }
+        let n = self.wbuf.len();
+        let r = self.socket.write_all(&self.wbuf).await;
+        self.wbuf.clear();
+        Stats::add(&self.shared.stats.net_output_bytes, n as u64);
+        r
+    }
+
+    fn start_monitor(&mut self) {
+        let (tx, rx) = mpsc::channel(MONITOR_QUEUE);
+        let mut monitors = self
+            .shared
+            .monitors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        monitors.push(MonitorSink {
+            client_id: self.client.handle.id,
+            tx,
+        });
+        self.shared.monitor_count.store(monitors.len(), Relaxed);
+        self.client.handle.is_monitor.store(true, Relaxed);
+        self.monitor_rx = Some(rx);
+    }
+
+    /// RESP3 clients get a push announcing the shutdown before the connection closes:
+    /// `>2 $8 shutdown $<n> <reason>`. RESP2 has no out-of-band channel, so RESP2 clients
+    /// see the connection close.
+    async fn notify_shutdown(&mut self) {
+        if self.client.proto == Protocol::Resp3 {
+            let reason = self
+                .shared
+                .shutdown
+                .reason()
+                .unwrap_or_else(|| "shutdown".into());
+            let push = Frame::Push(vec![
+                Frame::Bulk(Bytes::from_static(b"shutdown")),
+                Frame::Bulk(Bytes::from(reason)),
+            ]);
+            encode(&push, Protocol::Resp3, &mut self.wbuf);
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.flush()).await;
+    }
+}
+
+/// Argument positions that must never reach the log (passwords).
+fn redactions(args: &[Bytes]) -> Vec<usize> {
+    let name = &args[0];
+    if cmd::eq_ic(name, "auth") {
+        (1..args.len()).collect()
+    } else if cmd::eq_ic(name, "hello") {
+        let mut v = Vec::new();
+        let mut i = 2;
+        while i < args.len() {
+            if cmd::eq_ic(&args[i], "auth") {
+                v.extend([i + 1, i + 2]);
+                i += 3;
+            } else {
+                i += 1;
+            }
+        }
+        v
+    } else if cmd::eq_ic(name, "config") && args.len() >= 4 && cmd::eq_ic(&args[1], "set") {
+        let mut v = Vec::new();
+        let mut i = 2;
+        while i + 1 < args.len() {
+            if cmd::eq_ic(&args[i], "requirepass") {
+                v.push(i + 1);
+            }
+            i += 2;
+        }
+        v
+    } else {
+        Vec::new()
+    }
+}

@@ -1,0 +1,495 @@
+//! The sharded keyspace: every database's keys, values and expiry times.
+//!
+//! DESIGN. Each database is split into [`SHARDS_PER_DB`] shards, each a `std::sync::Mutex` over
+//! its own hash map, chosen by a hash of the key. A command locks only the shards of the keys it
+//! names, so commands on different keys do not contend. Guards are never held across an
+//! `.await`: command handlers are synchronous functions that run while the guards are held.
+//!
+//! LOCK ORDER. All shards of all databases are numbered globally (`db * SHARDS_PER_DB + shard`).
+//! Whoever needs more than one shard (multi-key commands, EXEC, SWAPDB, FLUSHALL, MOVE, COPY)
+//! takes them through [`Keyspace::lock`], which sorts and de-duplicates the indexes and locks in
+//! ascending order. No code locks a shard any other way while holding one, so there is no
+//! deadlock. Nothing else (client registry, conversation log) is ever locked while shard guards
+//! are held, except the per-shard watcher flags, which are atomics.
+//!
+//! EXPIRY. An entry's expiry is an absolute Unix time in milliseconds. Each shard also keeps an
+//! ordered index of `(expire_at, key)`, maintained by every mutation here, so the active sweeper
+//! reclaims expired keys in time order without scanning; reads expire lazily.
+//!
+//! WATCH. A shard keeps, only for watched keys, the flags of the clients watching them; every
+//! mutation through this module sets those flags (Redis's `touchWatchedKey`).
+
+pub(crate) mod scan;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use smallvec::SmallVec;
+
+/// Shards per database; a power of two so a mask picks the shard.
+pub(crate) const SHARDS_PER_DB: usize = 64;
+
+type Hasher = ahash::RandomState;
+
+/// A stored value.
+#[derive(Clone, Debug)]
+pub(crate) enum Value {
+    /// A string (binary safe).
+    Str(Bytes),
+}
+
+impl Value {
+    /// The name TYPE reports.
+    pub(crate) fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+        }
+    }
+}
+
+/// A key's value and expiry.
+#[derive(Clone, Debug)]
+pub(crate) struct Entry {
+    /// The value; mutate it in place through [`Shard::get_mut`].
+    pub(crate) value: Value,
+    /// Absolute Unix milliseconds at which the key expires; 0 = never. Private so the expiry
+    /// index cannot go stale: change it through [`Shard::set_expire`].
+    expire_at: u64,
+}
+
+impl Entry {
+    /// Absolute Unix milliseconds at which the key expires, 0 if it never does.
+    pub(crate) fn expire_at(&self) -> u64 {
+        self.expire_at
+    }
+
+    fn is_expired(&self, now: u64) -> bool {
+        self.expire_at != 0 && self.expire_at <= now
+    }
+}
+
+/// Flag set when a watched key is modified; shared between a client and the shards it watches.
+pub(crate) type WatchFlag = Arc<AtomicBool>;
+
+/// One shard of one database.
+#[derive(Default)]
+pub(crate) struct Shard {
+    map: HashMap<Bytes, Entry, Hasher>,
+    expires: BTreeSet<(u64, Bytes)>,
+    watchers: HashMap<Bytes, Vec<WatchFlag>, Hasher>,
+}
+
+impl Shard {
+    /// Number of keys, including expired ones not yet reclaimed.
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Number of keys with an expiry.
+    pub(crate) fn expires_len(&self) -> usize {
+        self.expires.len()
+    }
+
+    /// The live entry for `key`, reclaiming it first if it has expired.
+    pub(crate) fn get(&mut self, key: &[u8], now: u64) -> Option<&Entry> {
+        self.expire_if_needed(key, now);
+        self.map.get(key)
+    }
+
+    /// The live entry for `key` for modification; marks watchers of `key` dirty.
+    #[allow(dead_code)] // used by the collection types' commands
+    pub(crate) fn get_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
+        self.expire_if_needed(key, now);
+        if self.map.contains_key(key) {
+            self.touch(key);
+        }
+        self.map.get_mut(key)
+    }
+
+    /// Whether `key` exists and is live.
+    pub(crate) fn contains(&mut self, key: &[u8], now: u64) -> bool {
+        self.get(key, now).is_some()
+    }
+
+    /// Store `value` under `key` with the given expiry (0 = none), replacing any old entry.
+    pub(crate) fn insert(&mut self, key: Bytes, value: Value, expire_at: u64) {
+        self.touch(&key);
+        if expire_at != 0 {
+            self.expires.insert((expire_at, key.clone()));
+        }
+        if let Some(old) = self.map.insert(key.clone(), Entry { value, expire_at }) {
+            if old.expire_at != 0 && old.expire_at != expire_at {
+                self.expires.remove(&(old.expire_at, key));
+            }
+        }
+    }
+
+    /// Store a value keeping the key's current expiry (for KEEPTTL and in-place rewrites).
+    pub(crate) fn insert_keep_ttl(&mut self, key: Bytes, value: Value, now: u64) {
+        let ttl = self.get(&key, now).map_or(0, |e| e.expire_at);
+        self.insert(key, value, ttl);
+    }
+
+    /// Remove `key`, returning its entry if it was live.
+    pub(crate) fn remove(&mut self, key: &[u8], now: u64) -> Option<Entry> {
+        let entry = self.remove_raw(key)?;
+        if entry.is_expired(now) {
+            None
+        } else {
+            Some(entry)
+        }
+    }
+
+    fn remove_raw(&mut self, key: &[u8]) -> Option<Entry> {
+        let (k, entry) = self.map.remove_entry(key)?;
+        if entry.expire_at != 0 {
+            self.expires.remove(&(entry.expire_at, k));
+        }
+        self.touch(key);
+        Some(entry)
+    }
+
+    /// Set (or with 0, clear) the expiry of a live key. Returns false if the key is missing.
+    pub(crate) fn set_expire(&mut self, key: &[u8], expire_at: u64, now: u64) -> bool {
+        self.expire_if_needed(key, now);
+        let Some((k, old)) = self
+            .map
+            .get_key_value(key)
+            .map(|(k, e)| (k.clone(), e.expire_at))
+        else {
+            return false;
+        };
+        if old != 0 {
+            self.expires.remove(&(old, k.clone()));
+        }
+        if let Some(entry) = self.map.get_mut(key) {
+            entry.expire_at = expire_at;
+        }
+        if expire_at != 0 {
+            self.expires.insert((expire_at, k));
+        }
+        self.touch(key);
+        true
+    }
+
+    fn expire_if_needed(&mut self, key: &[u8], now: u64) {
+        if self.expires.is_empty() {
+            return;
+        }
+        if let Some(e) = self.map.get(key) {
+            if e.is_expired(now) {
+                self.remove_raw(key);
+            }
+        }
+    }
+
+    /// Reclaim up to `budget` expired keys in expiry order; returns how many were removed.
+    pub(crate) fn reclaim_expired(&mut self, now: u64, budget: usize) -> usize {
+        let mut n = 0;
+        while n < budget {
+            let Some((at, _)) = self.expires.first() else {
+                break;
+            };
+            if *at > now {
+                break;
+            }
+            let Some((_, key)) = self.expires.pop_first() else {
+                break;
+            };
+            self.map.remove(&key);
+            self.touch(&key);
+            n += 1;
+        }
+        if n > 0 {
+            self.shrink_if_sparse();
+        }
+        n
+    }
+
+    fn shrink_if_sparse(&mut self) {
+        let cap = self.map.capacity();
+        if cap > 64 && self.map.len() * 8 < cap {
+            self.map.shrink_to(self.map.len() * 2);
+        }
+    }
+
+    /// Remove everything (FLUSHDB), marking every watcher dirty.
+    pub(crate) fn clear(&mut self) {
+        for flags in self.watchers.values() {
+            for f in flags {
+                f.store(true, Ordering::Release);
+            }
+        }
+        self.map = HashMap::default();
+        self.expires = BTreeSet::new();
+    }
+
+    /// Swap contents with the same shard of another database (SWAPDB); watchers stay put and
+    /// are all marked dirty, since every key they watch may have changed.
+    pub(crate) fn swap_contents(&mut self, other: &mut Shard) {
+        std::mem::swap(&mut self.map, &mut other.map);
+        std::mem::swap(&mut self.expires, &mut other.expires);
+        for shard in [&*self, &*other] {
+            for flags in shard.watchers.values() {
+                for f in flags {
+                    f.store(true, Ordering::Release);
+                }
+            }
+        }
+    }
+
+    /// Iterate live keys with their entries.
+    pub(crate) fn iter_live(&self, now: u64) -> impl Iterator<Item = (&Bytes, &Entry)> {
+        self.map.iter().filter(move |(_, e)| !e.is_expired(now))
+    }
+
+    /// Register `flag` to be set when `key` changes.
+    pub(crate) fn watch(&mut self, key: Bytes, flag: WatchFlag) {
+        let list = self.watchers.entry(key).or_default();
+        if !list.iter().any(|f| Arc::ptr_eq(f, &flag)) {
+            list.push(flag);
+        }
+    }
+
+    /// Forget `flag` for `key`.
+    pub(crate) fn unwatch(&mut self, key: &[u8], flag: &WatchFlag) {
+        if let Some(list) = self.watchers.get_mut(key) {
+            list.retain(|f| !Arc::ptr_eq(f, flag));
+            if list.is_empty() {
+                self.watchers.remove(key);
+            }
+        }
+    }
+
+    fn touch(&self, key: &[u8]) {
+        if self.watchers.is_empty() {
+            return;
+        }
+        if let Some(list) = self.watchers.get(key) {
+            for f in list {
+                f.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// A uniformly chosen live key, if any (RANDOMKEY).
+    pub(crate) fn random_key(&self, now: u64) -> Option<Bytes> {
+        use rand::Rng;
+        let n = self.map.len();
+        if n == 0 {
+            return None;
+        }
+        let mut rng = rand::thread_rng();
+        // Try a few random positions so a shard full of expired keys does not loop forever.
+        for _ in 0..8 {
+            let i = rng.gen_range(0..n);
+            if let Some((k, e)) = self.map.iter().nth(i) {
+                if !e.is_expired(now) {
+                    return Some(k.clone());
+                }
+            }
+        }
+        self.iter_live(now).next().map(|(k, _)| k.clone())
+    }
+}
+
+/// Every database's shards.
+pub(crate) struct Keyspace {
+    shards: Box<[Mutex<Shard>]>,
+    databases: usize,
+    hasher: Hasher,
+}
+
+/// Shard indexes a command needs, sorted before locking.
+pub(crate) type ShardSet = SmallVec<[usize; 4]>;
+
+impl Keyspace {
+    pub(crate) fn new(databases: usize) -> Self {
+        let shards = (0..databases * SHARDS_PER_DB)
+            .map(|_| Mutex::new(Shard::default()))
+            .collect();
+        Keyspace {
+            shards,
+            databases,
+            hasher: Hasher::new(),
+        }
+    }
+
+    /// Number of databases.
+    pub(crate) fn databases(&self) -> usize {
+        self.databases
+    }
+
+    /// The key's hash; shards use its low bits, SCAN orders by it.
+    pub(crate) fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// Global index of the shard holding `key` in `db`.
+    pub(crate) fn shard_index(&self, db: usize, key: &[u8]) -> usize {
+        db * SHARDS_PER_DB + (self.hash(key) as usize & (SHARDS_PER_DB - 1))
+    }
+
+    /// Lock the given shards in ascending order (the lock order; see the module doc).
+    pub(crate) fn lock(&self, mut set: ShardSet) -> Locked<'_> {
+        set.sort_unstable();
+        set.dedup();
+        let guards = set
+            .into_iter()
+            .map(|i| (i, lock_shard(&self.shards[i])))
+            .collect();
+        Locked { ks: self, guards }
+    }
+
+    /// Lock every shard of `db`.
+    #[cfg(test)]
+    pub(crate) fn lock_db(&self, db: usize) -> Locked<'_> {
+        self.lock((db * SHARDS_PER_DB..(db + 1) * SHARDS_PER_DB).collect())
+    }
+
+    /// Lock every shard of every database.
+    pub(crate) fn lock_all(&self) -> Locked<'_> {
+        self.lock((0..self.shards.len()).collect())
+    }
+
+    /// Lock one shard by global index (the sweeper and INFO, which hold one at a time).
+    pub(crate) fn lock_one(&self, index: usize) -> MutexGuard<'_, Shard> {
+        lock_shard(&self.shards[index])
+    }
+
+    /// Total number of shards.
+    pub(crate) fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+}
+
+/// A poisoned shard (a handler panicked while holding it) is still structurally sound: every
+/// mutation keeps the map and the expiry index consistent before returning, so keep serving.
+fn lock_shard(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The shards one command (or one EXEC) holds while it runs.
+pub(crate) struct Locked<'a> {
+    ks: &'a Keyspace,
+    guards: SmallVec<[(usize, MutexGuard<'a, Shard>); 2]>,
+}
+
+impl<'a> Locked<'a> {
+    /// The locked shard holding `key` in `db`.
+    ///
+    /// Panics if the command's lock plan did not include it: that is a bug in the command
+    /// table, caught by the tests of every command, and a panic only ends that connection.
+    pub(crate) fn shard(&mut self, db: usize, key: &[u8]) -> &mut Shard {
+        let idx = self.ks.shard_index(db, key);
+        self.shard_at(idx)
+    }
+
+    /// The locked shard with global index `idx`.
+    pub(crate) fn shard_at(&mut self, idx: usize) -> &mut Shard {
+        match self.guards.binary_search_by_key(&idx, |(i, _)| *i) {
+            Ok(pos) => &mut self.guards[pos].1,
+            Err(_) => panic!("shard {idx} used without being locked: command lock plan is wrong"),
+        }
+    }
+
+    /// Two different locked shards at once (SWAPDB, MOVE).
+    pub(crate) fn two_shards(&mut self, a: usize, b: usize) -> (&mut Shard, &mut Shard) {
+        let pa = self
+            .guards
+            .binary_search_by_key(&a, |(i, _)| *i)
+            .unwrap_or_else(|_| panic!("shard {a} not locked"));
+        let pb = self
+            .guards
+            .binary_search_by_key(&b, |(i, _)| *i)
+            .unwrap_or_else(|_| panic!("shard {b} not locked"));
+        assert_ne!(pa, pb, "two_shards needs two different shards");
+        if pa < pb {
+            let (lo, hi) = self.guards.split_at_mut(pb);
+            (&mut lo[pa].1, &mut hi[0].1)
+        } else {
+            let (lo, hi) = self.guards.split_at_mut(pa);
+            (&mut hi[0].1, &mut lo[pb].1)
+        }
+    }
+
+    /// The keyspace these guards belong to.
+    pub(crate) fn keyspace(&self) -> &'a Keyspace {
+        self.ks
+    }
+
+    /// Global indexes of the locked shards of `db`, ascending.
+    pub(crate) fn db_shards(&self, db: usize) -> impl Iterator<Item = usize> + '_ {
+        self.guards
+            .iter()
+            .map(|(i, _)| *i)
+            .filter(move |i| i / SHARDS_PER_DB == db)
+    }
+}
+
+/// Current Unix time in milliseconds.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    #[test]
+    fn expiry_index_stays_consistent() {
+        let mut s = Shard::default();
+        s.insert(b("a"), Value::Str(b("1")), 100);
+        s.insert(b("a"), Value::Str(b("2")), 200);
+        assert_eq!(s.expires_len(), 1);
+        s.set_expire(b"a", 0, 0);
+        assert_eq!(s.expires_len(), 0);
+        s.set_expire(b"a", 50, 0);
+        assert!(s.get(b"a", 49).is_some());
+        assert!(s.get(b"a", 50).is_none());
+        assert_eq!(s.len(), 0);
+        assert_eq!(s.expires_len(), 0);
+    }
+
+    #[test]
+    fn sweeper_reclaims_in_order() {
+        let mut s = Shard::default();
+        for i in 0..10u64 {
+            s.insert(b(&format!("k{i}")), Value::Str(b("v")), 10 + i);
+        }
+        s.insert(b("forever"), Value::Str(b("v")), 0);
+        assert_eq!(s.reclaim_expired(14, 100), 5);
+        assert_eq!(s.reclaim_expired(100, 2), 2);
+        assert_eq!(s.reclaim_expired(100, 100), 3);
+        assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn watchers_are_flagged() {
+        let mut s = Shard::default();
+        let f: WatchFlag = Arc::default();
+        s.watch(b("w"), f.clone());
+        s.insert(b("other"), Value::Str(b("v")), 0);
+        assert!(!f.load(Ordering::Acquire));
+        s.insert(b("w"), Value::Str(b("v")), 0);
+        assert!(f.load(Ordering::Acquire));
+    }
+
+    #[test]
+    fn lock_order_is_sorted() {
+        let ks = Keyspace::new(2);
+        let mut set = ShardSet::new();
+        set.extend([70, 3, 70, 1]);
+        let l = ks.lock(set);
+        let idx: Vec<usize> = l.guards.iter().map(|(i, _)| *i).collect();
+        assert_eq!(idx, vec![1, 3, 70]);
+    }
+}

@@ -1,0 +1,30 @@
+//! The confab server library.
+//!
+//! Owns everything that runs inside `confab server`: the accept loop ([`run`]), one task per
+//! connection ([`connection`]), the sharded keyspace ([`db`]), the command families ([`cmd`]),
+//! the conversation log ([`convlog`]) and graceful shutdown ([`Shutdown`]). It does not parse
+//! flags or bind sockets: the binary builds a [`Config`], binds a listener and calls [`run`].
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub(crate) mod clients;
+pub(crate) mod cmd;
+pub mod config;
+pub(crate) mod connection;
+pub mod convlog;
+pub(crate) mod db;
+pub(crate) mod glob;
+pub(crate) mod server;
+pub mod shutdown;
+pub(crate) mod stats;
+
+pub use config::{Config, ConfigError, LogMode};
+pub use server::run;
+pub use shutdown::Shutdown;
+
+/// The Redis version confab reports to clients (HELLO, INFO), so client libraries enable the
+/// features confab implements.
+pub const REDIS_COMPAT_VERSION: &str = "7.0.15";
+
+/// confab's own version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

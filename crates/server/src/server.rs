@@ -1,0 +1,249 @@
+//! The server entry point: shared state, the accept loop, the expiry sweeper and the shutdown
+//! sequence.
+//!
+//! [`run`] never binds: the caller passes a bound listener (tests bind port 0). Shutdown order:
+//! stop accepting → connections finish their in-flight batch, notify RESP3 clients and close
+//! with reason `shutdown` → wait up to `shutdown_timeout` → force-close stragglers → write
+//! `SYSTEM: Server stopped`, flush and close the conversation log → return.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::clients::Registry;
+use crate::cmd::Commands;
+use crate::config::Config;
+use crate::convlog::ConvLog;
+use crate::db::{now_ms, Keyspace};
+use crate::shutdown::Shutdown;
+use crate::stats::Stats;
+
+/// Settings CONFIG SET may change while running. Atomics: read on every connection's read.
+pub(crate) struct Runtime {
+    pub maxclients: AtomicUsize,
+    pub timeout_secs: AtomicU64,
+    /// Written by CONFIG SET requirepass only; read at AUTH and connect.
+    pub requirepass: RwLock<Option<Bytes>>,
+}
+
+/// A MONITOR client's queue.
+pub(crate) struct MonitorSink {
+    pub client_id: u64,
+    pub tx: mpsc::Sender<Bytes>,
+}
+
+/// State shared by every connection.
+pub(crate) struct Shared {
+    pub config: Config,
+    pub runtime: Runtime,
+    pub keyspace: Keyspace,
+    pub clients: Registry,
+    pub stats: Stats,
+    pub log: ConvLog,
+    pub commands: Commands,
+    pub shutdown: Shutdown,
+    /// Cancelled when the drain deadline passes: connections still open are cut.
+    pub force_close: CancellationToken,
+    pub local_addr: SocketAddr,
+    pub started: Instant,
+    /// MONITOR clients. Locked only when a monitor connects or leaves and, while
+    /// `monitor_count > 0`, once per command to fan the line out.
+    pub monitors: Mutex<Vec<MonitorSink>>,
+    pub monitor_count: AtomicUsize,
+}
+
+impl Shared {
+    pub(crate) fn requirepass(&self) -> Option<Bytes> {
+        self.runtime
+            .requirepass
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// Run the server on `listener` until `shutdown` is triggered, then shut down gracefully.
+///
+/// Returns once every connection has closed (or the drain deadline passed) and the
+/// conversation log is flushed.
+pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> io::Result<()> {
+    config
+        .validate()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let local_addr = listener.local_addr()?;
+    let (log, log_join) = ConvLog::start(&config)?;
+    let commands = Commands::new();
+    let shared = Arc::new(Shared {
+        runtime: Runtime {
+            maxclients: AtomicUsize::new(config.maxclients),
+            timeout_secs: AtomicU64::new(config.timeout_secs),
+            requirepass: RwLock::new(config.requirepass.clone().map(Bytes::from)),
+        },
+        keyspace: Keyspace::new(config.databases),
+        clients: Registry::default(),
+        stats: Stats::new(commands.len()),
+        log,
+        commands,
+        shutdown: shutdown.clone(),
+        force_close: CancellationToken::new(),
+        local_addr,
+        started: Instant::now(),
+        monitors: Mutex::new(Vec::new()),
+        monitor_count: AtomicUsize::new(0),
+        config,
+    });
+    shared
+        .log
+        .system(&format!(
+            "Server launched on {local_addr} (confab {}, pid {})",
+            crate::VERSION,
+            std::process::id()
+        ))
+        .await;
+    tracing::info!(%local_addr, "accepting connections");
+
+    let sweeper = tokio::spawn(sweep_expired(shared.clone()));
+    accept_loop(&listener, &shared).await;
+    drop(listener);
+
+    let reason = shutdown.reason().unwrap_or_else(|| "unknown".into());
+    tracing::info!(%reason, "shutdown requested; draining connections");
+    shared
+        .log
+        .system(&format!(
+            "Shutdown requested ({reason}); no longer accepting, closing {} clients",
+            shared.clients.connected()
+        ))
+        .await;
+    let tracker = shutdown.tracker();
+    tracker.close();
+    if tokio::time::timeout(shared.config.shutdown_timeout, tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("drain deadline passed; closing remaining connections");
+        shared
+            .log
+            .system("Shutdown deadline passed; closing remaining connections")
+            .await;
+        shared.force_close.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(1), tracker.wait()).await;
+    }
+    sweeper.abort();
+    shared.log.system("Server stopped").await;
+    shared.log.flush().await;
+    let log = shared.log.clone();
+    drop(shared);
+    log.close().await;
+    let _ = log_join.await;
+    tracing::info!("server stopped");
+    Ok(())
+}
+
+async fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
+    let mut backoff = Duration::from_millis(5);
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            _ = shared.shutdown.requested() => return,
+            r = listener.accept() => r,
+        };
+        match accepted {
+            Ok((socket, addr)) => {
+                backoff = Duration::from_millis(5);
+                Stats::add(&shared.stats.connections_received, 1);
+                let max = shared.runtime.maxclients.load(Relaxed);
+                if !shared.clients.try_reserve(max) {
+                    Stats::add(&shared.stats.rejected_connections, 1);
+                    shared
+                        .shutdown
+                        .tracker()
+                        .spawn(refuse(socket, addr, shared.clone()));
+                    continue;
+                }
+                let shared2 = shared.clone();
+                let id = shared.clients.next_id();
+                let span = tracing::info_span!("conn", id, %addr);
+                shared.shutdown.tracker().spawn(
+                    async move {
+                        let force = shared2.force_close.clone();
+                        let conn = crate::connection::serve(socket, addr, id, shared2.clone());
+                        tokio::select! {
+                            _ = conn => {}
+                            _ = force.cancelled() => {
+                                tracing::debug!("connection force-closed at shutdown deadline");
+                            }
+                        }
+                        shared2.clients.release();
+                    }
+                    .instrument(span),
+                );
+            }
+            Err(e) => {
+                // Out of file descriptors and similar: back off and keep serving; shutdown
+                // interrupts the wait.
+                tracing::warn!(error = %e, ?backoff, "accept failed");
+                tokio::select! {
+                    _ = shared.shutdown.requested() => return,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+async fn refuse(mut socket: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
+    use tokio::io::AsyncWriteExt;
+    let _ = tokio::time::timeout(
+        Duration::from_secs(1),
+        socket.write_all(b"-ERR max number of clients reached\r\n"),
+    )
+    .await;
+    shared
+        .log
+        .system(&format!(
+            "Client refused {addr}: max number of clients reached"
+        ))
+        .await;
+}
+
+/// Active expiry: every 1/hz seconds, reclaim expired keys shard by shard, one shard lock at
+/// a time and a bounded number of keys per lock, so client commands never wait long.
+async fn sweep_expired(shared: Arc<Shared>) {
+    const PER_LOCK: usize = 500;
+    let period = Duration::from_millis(1000 / u64::from(shared.config.hz));
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shared.shutdown.requested() => return,
+            _ = tick.tick() => {}
+        }
+        let mut reclaimed = 0u64;
+        for i in 0..shared.keyspace.shard_count() {
+            loop {
+                let n = shared
+                    .keyspace
+                    .lock_one(i)
+                    .reclaim_expired(now_ms(), PER_LOCK);
+                reclaimed += n as u64;
+                if n < PER_LOCK {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+        }
+        if reclaimed > 0 {
+            Stats::add(&shared.stats.expired_keys, reclaimed);
+        }
+    }
+}

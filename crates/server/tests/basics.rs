@@ -1,0 +1,93 @@
+//! End-to-end basics: PING/GET/SET over raw RESP, inline commands, and a real client.
+
+mod common;
+
+use common::*;
+use confab_client::Frame;
+use tokio::io::AsyncWriteExt;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ping_get_set_raw_bytes() {
+    let srv = TestServer::start().await;
+    let mut s = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    s.write_all(b"*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\n89\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*2\r\n$3\r\nGET\r\n$4\r\nnone\r\n")
+        .await
+        .unwrap();
+    let want = b"+PONG\r\n+OK\r\n$2\r\n89\r\n$-1\r\n";
+    assert_eq!(read_raw(&mut s, want.len()).await, want);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inline_commands_with_quotes() {
+    let srv = TestServer::start().await;
+    let mut s = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    s.write_all(b"PING\r\nSET k \"quoted value\"\r\nGET k\nSET x 'it''s'\r\n")
+        .await
+        .unwrap();
+    // A closing quote followed by a non-space is unbalanced, as in Redis: error, then close.
+    let want: &[u8] = b"+PONG\r\n+OK\r\n$12\r\nquoted value\r\n-ERR Protocol error: unbalanced quotes in request\r\n";
+    assert_eq!(read_raw(&mut s, want.len()).await, want);
+    assert!(closed_by_server(&mut s).await);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_crate_client_works() {
+    let srv = TestServer::start().await;
+    let mut con = srv.redis().await;
+    let _: () = redis::cmd("SET")
+        .arg("greeting")
+        .arg("hello")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let v: String = redis::cmd("GET")
+        .arg("greeting")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    assert_eq!(v, "hello");
+    let n: i64 = redis::cmd("INCRBY")
+        .arg("counter")
+        .arg(5)
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    assert_eq!(n, 5);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_keep_the_connection() {
+    let srv = TestServer::start().await;
+    let mut c = srv.client().await;
+    assert_eq!(
+        cmd(&mut c, &["NOPE", "a"]).await,
+        error("ERR unknown command 'NOPE', with args beginning with: 'a' ")
+    );
+    assert_eq!(
+        cmd(&mut c, &["GET"]).await,
+        error("ERR wrong number of arguments for 'get' command")
+    );
+    assert_eq!(
+        cmd(&mut c, &["SET", "k", "v", "EX", "x"]).await,
+        error("ERR value is not an integer or out of range")
+    );
+    assert_eq!(cmd(&mut c, &["PING"]).await, simple("PONG"));
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resp3_hello_and_types() {
+    let srv = TestServer::start().await;
+    let mut c = srv.client().await;
+    let hello = c.hello(3, Some("tester")).await.unwrap();
+    let Frame::Map(pairs) = hello else {
+        panic!("HELLO 3 must reply a map, got {hello:?}")
+    };
+    assert!(pairs.contains(&(bulk("proto"), Frame::Integer(3))));
+    assert_eq!(cmd(&mut c, &["GET", "missing"]).await, Frame::Null);
+    assert_eq!(cmd(&mut c, &["CLIENT", "GETNAME"]).await, bulk("tester"));
+    srv.stop().await;
+}

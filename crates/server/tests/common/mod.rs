@@ -1,0 +1,131 @@
+//! Shared test helpers: start a server in-process on port 0, talk to it with raw bytes and
+//! with real clients, poll with deadlines (never bare sleeps).
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use confab_client::{Client, Frame};
+use confab_server::{Config, Shutdown};
+use tokio::task::JoinHandle;
+
+/// A running in-process server.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub shutdown: Shutdown,
+    pub join: JoinHandle<std::io::Result<()>>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(Config::for_tests()).await
+    }
+
+    pub async fn start_with(config: Config) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shutdown = Shutdown::new();
+        let join = tokio::spawn(confab_server::run(listener, config, shutdown.clone()));
+        TestServer {
+            addr,
+            shutdown,
+            join,
+        }
+    }
+
+    pub async fn client(&self) -> Client {
+        Client::connect(self.addr).await.unwrap()
+    }
+
+    pub fn redis_url(&self) -> String {
+        format!("redis://{}/", self.addr)
+    }
+
+    pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.redis_url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.trigger("test");
+        tokio::time::timeout(Duration::from_secs(10), self.join)
+            .await
+            .expect("server did not stop in time")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+/// Send a command, return the reply.
+pub async fn cmd(c: &mut Client, args: &[&str]) -> Frame {
+    tokio::time::timeout(Duration::from_secs(10), c.command(args))
+        .await
+        .expect("no reply within 10s")
+        .unwrap()
+}
+
+pub fn bulk(s: &str) -> Frame {
+    Frame::Bulk(bytes::Bytes::copy_from_slice(s.as_bytes()))
+}
+
+pub fn simple(s: &str) -> Frame {
+    Frame::Simple(bytes::Bytes::copy_from_slice(s.as_bytes()))
+}
+
+pub fn error(s: &str) -> Frame {
+    Frame::Error(bytes::Bytes::copy_from_slice(s.as_bytes()))
+}
+
+/// Poll `f` until it returns true or `limit` passes.
+pub async fn eventually<F, Fut>(limit: Duration, mut f: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if f().await {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// Read raw bytes until `want` bytes arrived or the connection closed or 5 s passed.
+pub async fn read_raw(stream: &mut tokio::net::TcpStream, want: usize) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut out = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut buf = [0u8; 4096];
+    while out.len() < want {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    out
+}
+
+/// Whether the server closed `stream` (EOF or reset) within 5 s, draining any data.
+pub async fn closed_by_server(stream: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
