@@ -57,15 +57,18 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
     tracing::debug!("client connected");
 
     let authenticated = shared.requirepass().is_none();
+    let mut parser = RequestParser::new(Limits {
+        max_bulk_len: shared.config.max_bulk_len,
+        max_multibulk_len: shared.config.max_multibulk_len,
+        max_inline_len: shared.config.max_inline_len,
+    });
+    // Redis's tighter framing limits for clients that have not authenticated yet.
+    parser.set_auth_required(!authenticated);
     let mut conn = Conn {
         socket,
         rbuf: BytesMut::with_capacity(READ_CHUNK),
         wbuf: BytesMut::with_capacity(READ_CHUNK),
-        parser: RequestParser::new(Limits {
-            max_bulk_len: shared.config.max_bulk_len,
-            max_multibulk_len: shared.config.max_multibulk_len,
-            max_inline_len: shared.config.max_inline_len,
-        }),
+        parser,
         client: Client::new(handle.clone(), authenticated),
         logbuf: Vec::new(),
         monitor_rx: None,
@@ -211,7 +214,12 @@ impl Conn {
                             &redactions(&args),
                         );
                     }
-                    match cmd::dispatch(&self.shared, &mut self.client, &args) {
+                    let was_authenticated = self.client.authenticated;
+                    let reply = cmd::dispatch(&self.shared, &mut self.client, &args);
+                    if was_authenticated != self.client.authenticated {
+                        self.parser.set_auth_required(!self.client.authenticated);
+                    }
+                    match reply {
                         Reply::Frame(frame) => {
                             encode(&frame, self.client.proto, &mut self.wbuf);
                             if log_on {
