@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use confab_protocol::{encode, Frame, Limits, ParseError, Protocol, RequestParser};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -26,8 +26,11 @@ use crate::convlog;
 use crate::server::{MonitorSink, Shared};
 use crate::stats::Stats;
 
-/// Bytes reserved in the read buffer before each read.
-const READ_CHUNK: usize = 16 * 1024;
+/// First read size of a connection; doubled each time a read fills the buffer, up to
+/// [`MAX_READ_CHUNK`], so chatty clients read in big chunks and idle ones stay small.
+const MIN_READ_CHUNK: usize = 1024;
+/// Largest read size.
+const MAX_READ_CHUNK: usize = 64 * 1024;
 /// Lines a MONITOR client may have queued before it is cut off as a slow consumer.
 const MONITOR_QUEUE: usize = 10_000;
 
@@ -66,13 +69,14 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
     parser.set_auth_required(!authenticated);
     let mut conn = Conn {
         socket,
-        rbuf: BytesMut::with_capacity(READ_CHUNK),
-        wbuf: BytesMut::with_capacity(READ_CHUNK),
+        rbuf: BytesMut::new(),
+        wbuf: BytesMut::new(),
         parser,
         client: Client::new(handle.clone(), authenticated),
         logbuf: Vec::new(),
         monitor_rx: None,
         shared: shared.clone(),
+        read_chunk: MIN_READ_CHUNK,
     };
     let reason = conn.run().await;
     let label = conn.client.log_label.clone();
@@ -100,10 +104,12 @@ struct Conn {
     logbuf: Vec<u8>,
     monitor_rx: Option<mpsc::Receiver<Bytes>>,
     shared: Arc<Shared>,
+    /// Current read size (see [`MIN_READ_CHUNK`]).
+    read_chunk: usize,
 }
 
 enum Wake {
-    Read(std::io::Result<usize>),
+    Readable,
     Shutdown,
     Killed,
     Idle,
@@ -121,21 +127,45 @@ impl Conn {
             if self.flush().await.is_err() {
                 return CloseReason::IoError;
             }
+            // An idle connection holds no buffers: they are allocated again when input
+            // arrives. This keeps thousands of idle clients cheap.
+            if self.rbuf.is_empty() && self.rbuf.capacity() > 0 {
+                self.rbuf = BytesMut::new();
+            }
+            if self.wbuf.capacity() > 0 {
+                self.wbuf = BytesMut::new();
+            }
             if self.client.monitor_requested && self.monitor_rx.is_none() {
                 self.start_monitor();
             }
             match self.wait().await {
-                Wake::Read(Ok(0)) => return CloseReason::Eof,
-                Wake::Read(Ok(n)) => {
-                    Stats::add(&self.shared.stats.net_input_bytes, n as u64);
-                    if self.rbuf.len() > self.shared.config.query_buffer_limit {
-                        tracing::warn!("closing client that reached max query buffer length");
-                        return CloseReason::QueryBufferLimit;
+                Wake::Readable => {
+                    if self.rbuf.capacity() - self.rbuf.len() < self.read_chunk / 2 {
+                        let want = self.parser.bytes_wanted().unwrap_or(0);
+                        let extra = want.saturating_sub(self.rbuf.len()).min(64 * 1024 * 1024);
+                        self.rbuf.reserve(self.read_chunk.max(extra));
                     }
-                }
-                Wake::Read(Err(e)) => {
-                    tracing::debug!(error = %e, "read failed");
-                    return CloseReason::IoError;
+                    let room = self.rbuf.capacity() - self.rbuf.len();
+                    match self.socket.try_read_buf(&mut self.rbuf) {
+                        Ok(0) => return CloseReason::Eof,
+                        Ok(n) => {
+                            if n == room {
+                                self.read_chunk = (self.read_chunk * 2).min(MAX_READ_CHUNK);
+                            }
+                            Stats::add(&self.shared.stats.local().net_input_bytes, n as u64);
+                            if self.rbuf.len() > self.shared.config.query_buffer_limit {
+                                tracing::warn!(
+                                    "closing client that reached max query buffer length"
+                                );
+                                return CloseReason::QueryBufferLimit;
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                        Err(e) => {
+                            tracing::debug!(error = %e, "read failed");
+                            return CloseReason::IoError;
+                        }
+                    }
                 }
                 Wake::Shutdown => {
                     self.notify_shutdown().await;
@@ -176,16 +206,12 @@ impl Conn {
                 None => std::future::pending().await,
             }
         };
-        if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK / 2 {
-            let want = self.parser.bytes_wanted().unwrap_or(0);
-            self.rbuf
-                .reserve(READ_CHUNK.max(want.min(64 * 1024 * 1024)));
-        }
         tokio::select! {
             biased;
             _ = self.shared.shutdown.requested() => Wake::Shutdown,
             _ = self.client.handle.kill.cancelled() => Wake::Killed,
-            r = self.socket.read_buf(&mut self.rbuf) => Wake::Read(r),
+            // Errors surface from the read that follows.
+            _ = self.socket.readable() => Wake::Readable,
             line = monitor => Wake::Monitor(line),
             _ = idle => Wake::Idle,
         }
@@ -195,7 +221,12 @@ impl Conn {
     /// connection must close after flushing.
     async fn process_buffer(&mut self) -> Option<CloseReason> {
         let log_on = self.shared.log.is_on();
-        let ts = if log_on && !self.rbuf.is_empty() {
+        if self.rbuf.is_empty() {
+            return None;
+        }
+        let now = crate::db::now_ms();
+        self.client.handle.touch();
+        let ts = if log_on {
             convlog::timestamp(SystemTime::now())
         } else {
             String::new()
@@ -203,7 +234,6 @@ impl Conn {
         loop {
             match self.parser.next_command(&mut self.rbuf) {
                 Ok(Some(args)) => {
-                    self.client.handle.touch();
                     if log_on {
                         convlog::push_command(
                             &mut self.logbuf,
@@ -215,7 +245,7 @@ impl Conn {
                         );
                     }
                     let was_authenticated = self.client.authenticated;
-                    let reply = cmd::dispatch(&self.shared, &mut self.client, &args);
+                    let reply = cmd::dispatch(&self.shared, &mut self.client, &args, now);
                     if was_authenticated != self.client.authenticated {
                         self.parser.set_auth_required(!self.client.authenticated);
                     }
@@ -244,7 +274,7 @@ impl Conn {
                 }
                 Ok(None) => return None,
                 Err(e) => {
-                    Stats::add(&self.shared.stats.protocol_errors, 1);
+                    Stats::add(&self.shared.stats.local().protocol_errors, 1);
                     let text = e.reply_text();
                     tracing::debug!(error = %text, "protocol error");
                     let frame = Frame::Error(Bytes::from(text));
@@ -271,7 +301,7 @@ impl Conn {
         let n = self.wbuf.len();
         let r = self.socket.write_all(&self.wbuf).await;
         self.wbuf.clear();
-        Stats::add(&self.shared.stats.net_output_bytes, n as u64);
+        Stats::add(&self.shared.stats.local().net_output_bytes, n as u64);
         r
     }
 

@@ -159,10 +159,10 @@ async fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
         match accepted {
             Ok((socket, addr)) => {
                 backoff = Duration::from_millis(5);
-                Stats::add(&shared.stats.connections_received, 1);
+                Stats::add(&shared.stats.local().connections_received, 1);
                 let max = shared.runtime.maxclients.load(Relaxed);
                 if !shared.clients.try_reserve(max) {
-                    Stats::add(&shared.stats.rejected_connections, 1);
+                    Stats::add(&shared.stats.local().rejected_connections, 1);
                     shared
                         .shutdown
                         .tracker()
@@ -171,7 +171,8 @@ async fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
                 }
                 let shared2 = shared.clone();
                 let id = shared.clients.next_id();
-                let span = tracing::info_span!("conn", id, %addr);
+                // A debug-level span: at the default level it costs nothing per connection.
+                let span = tracing::debug_span!("conn", id, %addr);
                 shared.shutdown.tracker().spawn(
                     async move {
                         let force = shared2.force_close.clone();
@@ -243,7 +244,7 @@ async fn sweep_expired(shared: Arc<Shared>) {
             }
         }
         if reclaimed > 0 {
-            Stats::add(&shared.stats.expired_keys, reclaimed);
+            Stats::add(&shared.stats.local().expired_keys, reclaimed);
         }
     }
 }

@@ -59,7 +59,7 @@ pub(crate) struct CommandDef {
 /// The dispatch table, built once at start.
 pub(crate) struct Commands {
     defs: Vec<CommandDef>,
-    by_name: HashMap<Box<[u8]>, usize>,
+    by_name: HashMap<Box<[u8]>, usize, ahash::RandomState>,
 }
 
 impl Commands {
@@ -71,7 +71,7 @@ impl Commands {
             server::COMMANDS,
             tx::COMMANDS,
         ];
-        let mut by_name = HashMap::new();
+        let mut by_name = HashMap::default();
         let mut defs = Vec::new();
         for family in families {
             for &(name, handler, plan) in family {
@@ -344,8 +344,9 @@ pub(crate) enum Reply {
     Nothing,
 }
 
-/// Run one command from `args` (non-empty) for `client`.
-pub(crate) fn dispatch(shared: &Shared, client: &mut Client, args: &[Bytes]) -> Reply {
+/// Run one command from `args` (non-empty) for `client`. `now` is the batch's Unix time in
+/// milliseconds (read once per pipeline batch, as Redis caches its clock per event loop turn).
+pub(crate) fn dispatch(shared: &Shared, client: &mut Client, args: &[Bytes], now: u64) -> Reply {
     let name = &args[0];
     if eq_ic(name, "post") || eq_ic(name, "host:") {
         tracing::warn!("possible cross-protocol (HTTP) attack; closing connection");
@@ -355,7 +356,7 @@ pub(crate) fn dispatch(shared: &Shared, client: &mut Client, args: &[Bytes]) -> 
     let Some(def) = shared.commands.get(name) else {
         return Reply::Frame(reject(shared, client, None, unknown_command(args)));
     };
-    let stats = &shared.stats.commands[def.idx];
+    let stats = &shared.stats.local().commands[def.idx];
     if !arity_ok(def.spec.arity, args.len()) {
         return Reply::Frame(reject(
             shared,
@@ -402,12 +403,12 @@ pub(crate) fn dispatch(shared: &Shared, client: &mut Client, args: &[Bytes]) -> 
     }
     client.handle.last_cmd.store(def.idx, Relaxed);
     let started = Instant::now();
-    let now = crate::db::now_ms();
     let frame = if def.spec.name == "exec" {
         tx::exec(shared, client, now)
     } else {
-        let set = plan_shards(&shared.keyspace, def, client.db, args);
-        let mut locked = shared.keyspace.lock(set);
+        let mut locked = shared
+            .keyspace
+            .lock(plan_shards(&shared.keyspace, def, client.db, args));
         let mut ctx = Ctx {
             shared,
             client,
@@ -425,13 +426,13 @@ pub(crate) fn dispatch(shared: &Shared, client: &mut Client, args: &[Bytes]) -> 
 
 /// Count a command that ran.
 pub(crate) fn record(shared: &Shared, def: &CommandDef, started: Instant, frame: &Frame) {
-    let s = &shared.stats.commands[def.idx];
+    let s = &shared.stats.local().commands[def.idx];
     Stats::add(&s.calls, 1);
     Stats::add(&s.usec, started.elapsed().as_micros() as u64);
-    Stats::add(&shared.stats.commands_processed, 1);
+    Stats::add(&shared.stats.local().commands_processed, 1);
     if let Frame::Error(_) = frame {
         Stats::add(&s.failed, 1);
-        Stats::add(&shared.stats.total_error_replies, 1);
+        Stats::add(&shared.stats.local().total_error_replies, 1);
     }
 }
 
@@ -445,7 +446,7 @@ fn reject(
     if let Some(s) = stats {
         Stats::add(&s.rejected, 1);
     }
-    Stats::add(&shared.stats.total_error_replies, 1);
+    Stats::add(&shared.stats.local().total_error_replies, 1);
     if client.multi.is_some() {
         client.multi_error = true;
     }

@@ -18,7 +18,6 @@ use super::{
 };
 use crate::glob;
 use crate::server::Shared;
-use crate::stats::Stats;
 
 pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
     ("info", info, Plan::None),
@@ -287,7 +286,7 @@ fn config(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         ("set", n) if n >= 4 && n.is_multiple_of(2) => config_set(ctx, &a[2..]),
         ("set", _) => arity_error("config|set"),
         ("resetstat", 2) => {
-            reset_stats(&ctx.shared.stats);
+            ctx.shared.stats.reset();
             ok()
         }
         ("rewrite", 2) => err("ERR The server is running without a config file"),
@@ -295,28 +294,6 @@ fn config(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             Some(spec) => arity_error(spec.name),
             None => unknown_subcommand("config", &a[1]),
         },
-    }
-}
-
-fn reset_stats(s: &Stats) {
-    for c in [
-        &s.connections_received,
-        &s.commands_processed,
-        &s.rejected_connections,
-        &s.expired_keys,
-        &s.keyspace_hits,
-        &s.keyspace_misses,
-        &s.net_input_bytes,
-        &s.net_output_bytes,
-        &s.protocol_errors,
-        &s.total_error_replies,
-    ] {
-        c.store(0, Relaxed);
-    }
-    for c in s.commands.iter() {
-        for x in [&c.calls, &c.usec, &c.rejected, &c.failed] {
-            x.store(0, Relaxed);
-        }
     }
 }
 
@@ -455,7 +432,7 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
     let mut out = String::new();
     let want = |s: &str| wanted.iter().any(|w| w == s);
     let st = &shared.stats;
-    let g = Stats::get;
+    let g = |f: fn(&crate::stats::Stripe) -> &std::sync::atomic::AtomicU64| st.total(f);
     let section = |out: &mut String, title: &str| {
         if !out.is_empty() {
             out.push_str("\r\n");
@@ -518,32 +495,32 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
         let _ = write!(
             out,
             "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{}\r\nprotocol_errors:{}\r\nconversation_log_enabled:{}\r\nconversation_log_written_lines:{}\r\nconversation_log_dropped_lines:{}\r\nconversation_log_write_errors:{}\r\n",
-            g(&st.connections_received),
-            g(&st.commands_processed),
-            g(&st.net_input_bytes),
-            g(&st.net_output_bytes),
-            g(&st.rejected_connections),
-            g(&st.expired_keys),
-            g(&st.keyspace_hits),
-            g(&st.keyspace_misses),
-            g(&st.total_error_replies),
-            g(&st.protocol_errors),
+            g(|s| &s.connections_received),
+            g(|s| &s.commands_processed),
+            g(|s| &s.net_input_bytes),
+            g(|s| &s.net_output_bytes),
+            g(|s| &s.rejected_connections),
+            g(|s| &s.expired_keys),
+            g(|s| &s.keyspace_hits),
+            g(|s| &s.keyspace_misses),
+            g(|s| &s.total_error_replies),
+            g(|s| &s.protocol_errors),
             u8::from(shared.log.is_on()),
-            g(&lc.written_lines),
-            g(&lc.dropped_lines),
-            g(&lc.write_errors),
+            lc.written_lines.load(Relaxed),
+            lc.dropped_lines.load(Relaxed),
+            lc.write_errors.load(Relaxed),
         );
     }
     if want("commandstats") {
         section(&mut out, "Commandstats");
         for def in shared.commands.all() {
-            let s = &st.commands[def.idx];
-            let calls = g(&s.calls);
-            let (rejected, failed) = (g(&s.rejected), g(&s.failed));
+            let calls = st.command_total(def.idx, |c| &c.calls);
+            let rejected = st.command_total(def.idx, |c| &c.rejected);
+            let failed = st.command_total(def.idx, |c| &c.failed);
             if calls == 0 && rejected == 0 && failed == 0 {
                 continue;
             }
-            let usec = g(&s.usec);
+            let usec = st.command_total(def.idx, |c| &c.usec);
             let per = if calls > 0 {
                 usec as f64 / calls as f64
             } else {

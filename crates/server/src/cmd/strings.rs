@@ -55,11 +55,11 @@ fn reply_get(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Frame {
     let stats = &ctx.shared.stats;
     match r {
         Ok(Some(v)) => {
-            crate::stats::Stats::add(&stats.keyspace_hits, 1);
+            crate::stats::Stats::add(&stats.local().keyspace_hits, 1);
             bulk(v)
         }
         Ok(None) => {
-            crate::stats::Stats::add(&stats.keyspace_misses, 1);
+            crate::stats::Stats::add(&stats.local().keyspace_misses, 1);
             Frame::Null
         }
         Err(e) => e,
@@ -203,12 +203,23 @@ fn set(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         Err(e) => return e,
     };
     let key = &a[1];
+    let now = ctx.now;
+    if !(o.nx || o.xx || o.get) {
+        // Plain SET: one lookup, the value replaced in place for an existing key.
+        let shard = ctx.shard(key);
+        let value = Value::Str(own(&a[2]));
+        if o.keepttl {
+            shard.insert_keep_ttl(key, value, now);
+        } else {
+            shard.insert(key, value, o.expire_at.unwrap_or(0));
+        }
+        return ok();
+    }
     let old = match get_str(ctx, key) {
         Ok(v) => v,
         Err(e) if o.get => return e,
         Err(_) => None,
     };
-    let now = ctx.now;
     let found = ctx.shard(key).contains(key, now);
     let old_reply = || old.clone().map_or(Frame::Null, Frame::Bulk);
     if (o.nx && found) || (o.xx && !found) {
@@ -217,9 +228,9 @@ fn set(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     let shard = ctx.shard(key);
     let value = Value::Str(own(&a[2]));
     if o.keepttl {
-        shard.insert_keep_ttl(own(key), value, now);
+        shard.insert_keep_ttl(key, value, now);
     } else {
-        shard.insert(own(key), value, o.expire_at.unwrap_or(0));
+        shard.insert(key, value, o.expire_at.unwrap_or(0));
     }
     if o.get {
         old_reply()
@@ -236,7 +247,7 @@ fn setnx(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     if shard.contains(&a[1], now) {
         return int(0);
     }
-    shard.insert(own(&a[1]), Value::Str(own(&a[2])), 0);
+    shard.insert(&a[1], Value::Str(own(&a[2])), 0);
     int(1)
 }
 
@@ -287,7 +298,7 @@ fn mset(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     }
     for pair in a[1..].chunks_exact(2) {
         ctx.shard(&pair[0])
-            .insert(own(&pair[0]), Value::Str(own(&pair[1])), 0);
+            .insert(&pair[0], Value::Str(own(&pair[1])), 0);
     }
     ok()
 }
@@ -307,7 +318,7 @@ fn msetnx(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     }
     for pair in a[1..].chunks_exact(2) {
         ctx.shard(&pair[0])
-            .insert(own(&pair[0]), Value::Str(own(&pair[1])), 0);
+            .insert(&pair[0], Value::Str(own(&pair[1])), 0);
     }
     int(1)
 }
@@ -499,25 +510,31 @@ fn setrange(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 }
 
 fn incr_by(ctx: &mut Ctx<'_, '_>, key: &Bytes, by: i64) -> Frame {
-    let old = match get_str(ctx, key) {
-        Ok(v) => v,
-        Err(e) => return e,
-    };
-    let cur = match old {
-        None => 0,
-        Some(v) => match parse_i64(&v) {
-            Some(n) => n,
-            None => return err(NOT_INTEGER),
-        },
-    };
-    let Some(new) = cur.checked_add(by) else {
-        return err("ERR increment or decrement would overflow");
-    };
     let now = ctx.now;
-    let text = Bytes::copy_from_slice(itoa::Buffer::new().format(new).as_bytes());
-    ctx.shard(key)
-        .insert_keep_ttl(own(key), Value::Str(text), now);
-    int(new)
+    let shard = ctx.shard(key);
+    // Updated in place: one lookup for an existing counter.
+    match shard.get_mut(key, now) {
+        Some(Entry {
+            value: Value::Str(s),
+            ..
+        }) => {
+            let Some(cur) = parse_i64(s) else {
+                return err(NOT_INTEGER);
+            };
+            let Some(new) = cur.checked_add(by) else {
+                return err("ERR increment or decrement would overflow");
+            };
+            *s = Bytes::copy_from_slice(itoa::Buffer::new().format(new).as_bytes());
+            int(new)
+        }
+        #[allow(unreachable_patterns)]
+        Some(_) => wrongtype(),
+        None => {
+            let text = Bytes::copy_from_slice(itoa::Buffer::new().format(by).as_bytes());
+            shard.insert(key, Value::Str(text), 0);
+            int(by)
+        }
+    }
 }
 
 /// # Format

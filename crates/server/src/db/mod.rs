@@ -70,6 +70,40 @@ impl Entry {
     }
 }
 
+/// What happens to a key's expiry when its value is replaced.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Ttl {
+    /// Keep the current expiry (none for a new key).
+    Keep,
+    /// Set this absolute expiry (0 = none).
+    Set(u64),
+}
+
+/// A key handed to the keyspace: owned `Bytes` are stored as they are; borrowed arguments
+/// are copied, since arguments are slices of a connection's read buffer and keeping one
+/// would pin the whole buffer.
+pub(crate) trait KeyArg: AsRef<[u8]> {
+    fn into_key(self) -> Bytes;
+}
+
+impl KeyArg for Bytes {
+    fn into_key(self) -> Bytes {
+        self
+    }
+}
+
+impl KeyArg for &Bytes {
+    fn into_key(self) -> Bytes {
+        Bytes::copy_from_slice(self)
+    }
+}
+
+impl KeyArg for &[u8] {
+    fn into_key(self) -> Bytes {
+        Bytes::copy_from_slice(self)
+    }
+}
+
 /// Flag set when a watched key is modified; shared between a client and the shards it watches.
 pub(crate) type WatchFlag = Arc<AtomicBool>;
 
@@ -99,7 +133,6 @@ impl Shard {
     }
 
     /// The live entry for `key` for modification; marks watchers of `key` dirty.
-    #[allow(dead_code)] // used by the collection types' commands
     pub(crate) fn get_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
         self.expire_if_needed(key, now);
         if self.map.contains_key(key) {
@@ -114,22 +147,55 @@ impl Shard {
     }
 
     /// Store `value` under `key` with the given expiry (0 = none), replacing any old entry.
-    pub(crate) fn insert(&mut self, key: Bytes, value: Value, expire_at: u64) {
-        self.touch(&key);
-        if expire_at != 0 {
-            self.expires.insert((expire_at, key.clone()));
-        }
-        if let Some(old) = self.map.insert(key.clone(), Entry { value, expire_at }) {
-            if old.expire_at != 0 && old.expire_at != expire_at {
-                self.expires.remove(&(old.expire_at, key));
-            }
-        }
+    /// An existing key is updated in place (one lookup, no key allocation); a new key is
+    /// stored from `key` ([`KeyArg`]: an owned `Bytes` is kept, a borrowed argument copied).
+    pub(crate) fn insert<K: KeyArg>(&mut self, key: K, value: Value, expire_at: u64) {
+        self.upsert(key, value, Ttl::Set(expire_at));
     }
 
     /// Store a value keeping the key's current expiry (for KEEPTTL and in-place rewrites).
-    pub(crate) fn insert_keep_ttl(&mut self, key: Bytes, value: Value, now: u64) {
-        let ttl = self.get(&key, now).map_or(0, |e| e.expire_at);
-        self.insert(key, value, ttl);
+    pub(crate) fn insert_keep_ttl<K: KeyArg>(&mut self, key: K, value: Value, now: u64) {
+        self.expire_if_needed(key.as_ref(), now);
+        self.upsert(key, value, Ttl::Keep);
+    }
+
+    /// Insert or replace; returns the previous value. Expired entries must already have been
+    /// reclaimed by the caller when `ttl` is [`Ttl::Keep`].
+    pub(crate) fn upsert<K: KeyArg>(&mut self, key: K, value: Value, ttl: Ttl) -> Option<Value> {
+        let k = key.as_ref();
+        self.touch(k);
+        if let Some(e) = self.map.get_mut(k) {
+            let old_exp = e.expire_at;
+            let new_exp = match ttl {
+                Ttl::Keep => old_exp,
+                Ttl::Set(t) => t,
+            };
+            e.expire_at = new_exp;
+            let old = std::mem::replace(&mut e.value, value);
+            if old_exp != new_exp {
+                // Rare: fix the expiry index, which needs the stored key.
+                if let Some((stored, _)) = self.map.get_key_value(k) {
+                    let stored = stored.clone();
+                    if old_exp != 0 {
+                        self.expires.remove(&(old_exp, stored.clone()));
+                    }
+                    if new_exp != 0 {
+                        self.expires.insert((new_exp, stored));
+                    }
+                }
+            }
+            return Some(old);
+        }
+        let expire_at = match ttl {
+            Ttl::Keep => 0,
+            Ttl::Set(t) => t,
+        };
+        let key = key.into_key();
+        if expire_at != 0 {
+            self.expires.insert((expire_at, key.clone()));
+        }
+        self.map.insert(key, Entry { value, expire_at });
+        None
     }
 
     /// Remove `key`, returning its entry if it was live.
