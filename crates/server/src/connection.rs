@@ -37,7 +37,13 @@ const MONITOR_QUEUE: usize = 10_000;
 /// Serve one accepted connection until it closes; never returns an error (it is logged).
 pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: Arc<Shared>) {
     let _ = socket.set_nodelay(true);
-    let laddr = socket.local_addr().unwrap_or(shared.local_addr);
+    // The listener's address is the local address unless it is a wildcard; only then ask
+    // the kernel (one syscall fewer per connection on the common path).
+    let laddr = if shared.local_addr.ip().is_unspecified() {
+        socket.local_addr().unwrap_or(shared.local_addr)
+    } else {
+        shared.local_addr
+    };
     let handle = Arc::new(ClientHandle {
         id,
         addr,
@@ -82,7 +88,7 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
     let label = conn.client.log_label.clone();
     cmd::tx::discard_state(&shared, &mut conn.client);
     cmd::conn::stop_monitor(&shared, &mut conn.client);
-    let _ = conn.socket.shutdown().await;
+    drop(conn); // closes the socket
     shared.clients.unregister(id);
     tracing::debug!(reason = reason.as_str(), "client disconnected");
     shared

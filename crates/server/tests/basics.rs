@@ -91,3 +91,43 @@ async fn resp3_hello_and_types() {
     assert_eq!(cmd(&mut c, &["CLIENT", "GETNAME"]).await, bulk("tester"));
     srv.stop().await;
 }
+
+/// redis-cli works unchanged (CI installs it; skipped with a message where it is missing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cli_smoke() {
+    if std::process::Command::new("redis-cli")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: redis-cli not installed");
+        return;
+    }
+    let srv = TestServer::start().await;
+    let port = srv.addr.port().to_string();
+    let run = move |args: &[&str]| {
+        let out = std::process::Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &port])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let (set, get, incr, docs, r3) = tokio::task::spawn_blocking(move || {
+        (
+            run(&["SET", "k", "hello world"]),
+            run(&["GET", "k"]),
+            run(&["INCRBY", "n", "41"]),
+            run(&["COMMAND", "DOCS", "get"]),
+            run(&["-3", "HELLO", "3"]),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(set.trim(), "OK");
+    assert_eq!(get.trim(), "hello world");
+    assert_eq!(incr.trim(), "41");
+    assert!(docs.contains("Get the value of a key"), "{docs}");
+    assert!(r3.contains("proto") && r3.contains('3'), "{r3}");
+    srv.stop().await;
+}
