@@ -35,7 +35,11 @@ fn start(cmd: &mut Command) -> (std::process::Child, String) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx.recv_timeout(left).expect("server printed no banner");
+        let Ok(line) = rx.recv_timeout(left) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("server printed no banner");
+        };
         if let Some(a) = line.trim().strip_prefix("listening on") {
             return (child, a.trim().to_string());
         }
