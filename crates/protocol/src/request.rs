@@ -193,6 +193,12 @@ impl RequestParser {
                 return Ok(Step::NeedMore);
             }
         };
+        // The limit holds for the whole line, however the bytes were split into reads
+        // (Redis applies it only while no newline is buffered, so its outcome for lines
+        // just over the limit depends on read sizes; this is the deterministic version).
+        if newline > self.limits.max_inline_len {
+            return Err(ParseError::protocol("too big inline request"));
+        }
         let line_end = if newline > 0 && buf[newline - 1] == b'\r' {
             newline - 1
         } else {

@@ -270,6 +270,11 @@ impl Conn {
                         Reply::Nothing => {}
                     }
                     if let Some(reason) = self.client.close.take() {
+                        if reason == CloseReason::SecurityAttack {
+                            // As Redis: a cross-protocol request gets nothing back, not even
+                            // the replies to what came before it in the same read.
+                            self.wbuf.clear();
+                        }
                         return Some(reason);
                     }
                     if self.wbuf.len() >= self.shared.config.output_flush_threshold

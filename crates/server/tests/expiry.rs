@@ -1,0 +1,189 @@
+//! Expiry end to end: a short TTL runs out as PTTL counts down, and the active sweeper
+//! reclaims a hundred thousand keys that nobody reads again.
+//!
+//! The server's clock is the wall clock, so these tests wait for real time, always by polling
+//! with a deadline. Reclamation is checked with `INFO keyspace`, which counts stored entries
+//! (expired ones included until they are reclaimed), never with DBSIZE or reads, which skip
+//! or lazily expire them.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use confab_client::{Client, Frame};
+use confab_server::Config;
+
+async fn reply(c: &mut Client) -> Frame {
+    c.read_frame_timeout(Duration::from_secs(10))
+        .await
+        .expect("no reply")
+        .expect("connection closed")
+}
+
+fn int(f: &Frame) -> i64 {
+    match f {
+        Frame::Integer(n) => *n,
+        other => panic!("expected an integer, got {other:?}"),
+    }
+}
+
+async fn info(c: &mut Client, section: &str) -> String {
+    let Frame::Bulk(text) = cmd(c, &["INFO", section]).await else {
+        panic!("INFO did not return a bulk string");
+    };
+    String::from_utf8(text.to_vec()).unwrap()
+}
+
+/// A field of the `db0:` line of INFO keyspace text; 0 when there is no such line.
+fn db0_field(text: &str, name: &str) -> u64 {
+    let Some(line) = text.lines().find_map(|l| l.strip_prefix("db0:")) else {
+        return 0;
+    };
+    line.split(',')
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+        .unwrap_or_else(|| panic!("no {name} in {line}"))
+        .parse()
+        .unwrap()
+}
+
+fn keys_field(text: &str) -> u64 {
+    db0_field(text, "keys")
+}
+
+/// `(keys, expires)` of db0 from INFO keyspace.
+async fn db0_counts(c: &mut Client) -> (u64, u64) {
+    let text = info(c, "keyspace").await;
+    (db0_field(&text, "keys"), db0_field(&text, "expires"))
+}
+
+async fn expired_keys(c: &mut Client) -> u64 {
+    let text = info(c, "stats").await;
+    text.lines()
+        .find_map(|l| l.strip_prefix("expired_keys:"))
+        .expect("expired_keys in INFO stats")
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn px_50_runs_out() {
+    let srv = TestServer::start().await;
+    let mut c = srv.client().await;
+    // One batch shares one clock reading, so PTTL right after SET is exactly the TTL.
+    c.queue(&["SET", "short", "v", "PX", "50"]);
+    c.queue(&["PTTL", "short"]);
+    c.queue(&["GET", "short"]);
+    c.flush().await.unwrap();
+    assert_eq!(reply(&mut c).await, simple("OK"));
+    let first = int(&reply(&mut c).await);
+    assert!((1..=50).contains(&first), "PTTL right after PX 50: {first}");
+    assert_eq!(reply(&mut c).await, bulk("v"));
+
+    // PTTL counts down: every reading is lower than or equal to the one before, and it
+    // ends at -2 (no such key).
+    let mut last = first;
+    let mut readings = vec![first];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let p = int(&cmd(&mut c, &["PTTL", "short"]).await);
+        assert!(p <= last, "PTTL went up from {last} to {p}");
+        assert!(p == -2 || p >= 0, "PTTL of a volatile key was {p}");
+        if p != last {
+            readings.push(p);
+        }
+        last = p;
+        if p == -2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "key still alive after 5s: {p}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(readings.len() >= 2, "PTTL never decreased: {readings:?}");
+    assert_eq!(cmd(&mut c, &["GET", "short"]).await, Frame::Null);
+    assert_eq!(cmd(&mut c, &["EXISTS", "short"]).await, Frame::Integer(0));
+    assert_eq!(cmd(&mut c, &["TTL", "short"]).await, Frame::Integer(-2));
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweeper_reclaims_100k_untouched_keys() {
+    const KEYS: u64 = 100_000;
+    const BATCH: u64 = 1_000;
+    let srv = TestServer::start_with(Config {
+        hz: 10,
+        ..Config::for_tests()
+    })
+    .await;
+    let mut c = srv.client().await;
+    // Keys that must survive the sweeps: ten without a TTL, ten with a long one.
+    for i in 0..10 {
+        let k = format!("keep:{i}");
+        assert_eq!(cmd(&mut c, &["SET", &k, "v"]).await, simple("OK"));
+        let k = format!("keep:ttl:{i}");
+        assert_eq!(
+            cmd(&mut c, &["SET", &k, "v", "PX", "600000"]).await,
+            simple("OK")
+        );
+    }
+    let started = Instant::now();
+    // Whether INFO ever counted more keys than DBSIZE (live keys) in the same batch: proof
+    // that INFO keyspace sees expired entries the sweeper has not reclaimed yet, so the
+    // final count really measures the sweeper.
+    let mut saw_unreclaimed = false;
+    let mut i = 0;
+    while i < KEYS {
+        for j in i..i + BATCH {
+            let key = format!("vol:{j}");
+            // TTLs spread over 100..=300 ms.
+            let ttl = (100 + j * 7919 % 201).to_string();
+            c.queue(&["SET", key.as_str(), "x", "PX", ttl.as_str()]);
+        }
+        c.flush().await.unwrap();
+        for _ in 0..BATCH {
+            assert_eq!(reply(&mut c).await, simple("OK"));
+        }
+        i += BATCH;
+        if i % (10 * BATCH) == 0 {
+            c.queue(&["INFO", "keyspace"]);
+            c.queue(&["DBSIZE"]);
+            c.flush().await.unwrap();
+            let Frame::Bulk(text) = reply(&mut c).await else {
+                panic!("INFO did not return a bulk string");
+            };
+            let live = int(&reply(&mut c).await);
+            let stored = keys_field(&String::from_utf8_lossy(&text));
+            assert!(stored >= live as u64, "INFO keys={stored} < DBSIZE {live}");
+            saw_unreclaimed |= stored > live as u64;
+        }
+    }
+    let loaded = started.elapsed();
+
+    // Only INFO from now on: nothing reads the volatile keys.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut counts = db0_counts(&mut c).await;
+    let peak = counts.0;
+    while counts != (20, 10) {
+        assert!(
+            Instant::now() < deadline,
+            "sweeper left {counts:?} (keys, expires) after 10s; expected (20, 10)"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        counts = db0_counts(&mut c).await;
+    }
+    let reclaimed = started.elapsed();
+    assert!(
+        saw_unreclaimed,
+        "INFO keyspace never counted an expired key before its reclamation"
+    );
+    assert_eq!(expired_keys(&mut c).await, KEYS);
+    // The survivors are intact.
+    assert_eq!(cmd(&mut c, &["DBSIZE"]).await, Frame::Integer(20));
+    assert_eq!(cmd(&mut c, &["GET", "keep:0"]).await, bulk("v"));
+    let pttl = int(&cmd(&mut c, &["PTTL", "keep:ttl:9"]).await);
+    assert!(pttl > 500_000, "long TTL damaged: {pttl}");
+    eprintln!(
+        "loaded {KEYS} keys in {loaded:?} (INFO then showed {peak}), all reclaimed after {reclaimed:?}"
+    );
+    srv.stop().await;
+}
