@@ -6,9 +6,12 @@
 //! synchronous: they run while their shard guards are held and return a protocol-neutral
 //! [`Frame`] that the connection encodes for the client's RESP version.
 
+pub(crate) mod coll;
 pub(crate) mod conn;
+pub(crate) mod hashes;
 pub(crate) mod keys;
 pub(crate) mod server;
+pub(crate) mod sets;
 pub(crate) mod strings;
 pub(crate) mod table;
 pub(crate) mod tx;
@@ -64,9 +67,11 @@ pub(crate) struct Commands {
 
 impl Commands {
     pub(crate) fn new() -> Self {
-        let families: [&[(&str, Handler, Plan)]; 5] = [
+        let families: [&[(&str, Handler, Plan)]; 7] = [
             strings::COMMANDS,
             keys::COMMANDS,
+            hashes::COMMANDS,
+            sets::COMMANDS,
             conn::COMMANDS,
             server::COMMANDS,
             tx::COMMANDS,

@@ -33,11 +33,21 @@ pub(crate) const SHARDS_PER_DB: usize = 64;
 
 type Hasher = ahash::RandomState;
 
+/// Field → value map of a hash. Insertion-ordered, as Redis's small (listpack) hashes are,
+/// so small hashes list their fields in the same order as Redis.
+pub(crate) type HashValue = indexmap::IndexMap<Bytes, Bytes, Hasher>;
+/// Members of a set.
+pub(crate) type SetValue = indexmap::IndexSet<Bytes, Hasher>;
+
 /// A stored value.
 #[derive(Clone, Debug)]
 pub(crate) enum Value {
     /// A string (binary safe).
     Str(Bytes),
+    /// A hash.
+    Hash(HashValue),
+    /// A set.
+    Set(SetValue),
 }
 
 impl Value {
@@ -45,6 +55,8 @@ impl Value {
     pub(crate) fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
         }
     }
 }

@@ -1,0 +1,180 @@
+//! Helpers shared by the collection families (hashes, sets): typed access to a key's value,
+//! HSCAN/SSCAN cursors, and random picks for HRANDFIELD / SRANDMEMBER / SPOP.
+
+use bytes::Bytes;
+use confab_protocol::Frame;
+
+use super::{err, parse_i64, syntax, wrongtype, NOT_INTEGER};
+use crate::db::{Entry, Shard, Value};
+use crate::glob;
+
+/// Options of HSCAN / SSCAN: `cursor [MATCH pattern] [COUNT count]`.
+pub(crate) struct ScanOpts {
+    pub cursor: u64,
+    pub count: usize,
+    pub pattern: Option<Bytes>,
+}
+
+/// Parse `cursor [MATCH p] [COUNT n]` starting at `a[2]` (after the key).
+pub(crate) fn parse_scan(a: &[Bytes]) -> Result<ScanOpts, Frame> {
+    let cursor = super::keys::parse_cursor(&a[2]).ok_or_else(|| err("ERR invalid cursor"))?;
+    let mut o = ScanOpts {
+        cursor,
+        count: 10,
+        pattern: None,
+    };
+    let mut i = 3;
+    while i < a.len() {
+        let more = a.len() - i >= 2;
+        if more && super::eq_ic(&a[i], "count") {
+            match parse_i64(&a[i + 1]) {
+                None => return Err(err(NOT_INTEGER)),
+                Some(c) if c < 1 => return Err(syntax()),
+                Some(c) => o.count = c.min(1 << 20) as usize,
+            }
+        } else if more && super::eq_ic(&a[i], "match") {
+            o.pattern = (&a[i + 1][..] != b"*").then(|| a[i + 1].clone());
+        } else {
+            return Err(syntax());
+        }
+        i += 2;
+    }
+    Ok(o)
+}
+
+/// Collections this small are returned whole by one SCAN call (cursor 0), as Redis does
+/// for its compact encodings.
+const SCAN_WHOLE_UP_TO: usize = 512;
+
+/// Walk `items` (name, optional value) from `cursor`: about `count` items ordered by a stable
+/// hash of the name, so every item present for the whole scan is returned at least once
+/// whatever is added or removed meanwhile. Returns the next cursor (0 = done).
+pub(crate) fn scan_items<'a>(
+    items: impl Iterator<Item = (&'a Bytes, Option<&'a Bytes>)>,
+    len: usize,
+    o: &ScanOpts,
+) -> (u64, Vec<Frame>) {
+    let keep = |name: &Bytes| {
+        o.pattern
+            .as_ref()
+            .is_none_or(|p| glob::matches(p, name, false))
+    };
+    let mut out = Vec::new();
+    let push = |out: &mut Vec<Frame>, name: &Bytes, value: Option<&Bytes>| {
+        out.push(Frame::Bulk(name.clone()));
+        if let Some(v) = value {
+            out.push(Frame::Bulk(v.clone()));
+        }
+    };
+    if len <= SCAN_WHOLE_UP_TO {
+        for (name, value) in items {
+            if keep(name) {
+                push(&mut out, name, value);
+            }
+        }
+        return (0, out);
+    }
+    let hasher = scan_hasher();
+    // Position 0 means "start"; positions are hash | 1 so no item sits at 0.
+    let mut sorted: Vec<(u64, &Bytes, Option<&Bytes>)> = items
+        .map(|(n, v)| (hasher.hash_one(n) | 1, n, v))
+        .filter(|(h, _, _)| *h >= o.cursor)
+        .collect();
+    sorted.sort_unstable_by_key(|(h, _, _)| *h);
+    let mut taken = 0;
+    while taken < sorted.len() && (taken < o.count || sorted[taken].0 == sorted[taken - 1].0) {
+        let (_, n, v) = sorted[taken];
+        if keep(n) {
+            push(&mut out, n, v);
+        }
+        taken += 1;
+    }
+    let next = sorted.get(taken).map_or(0, |(h, _, _)| *h);
+    (next, out)
+}
+
+fn scan_hasher() -> &'static ahash::RandomState {
+    static H: std::sync::OnceLock<ahash::RandomState> = std::sync::OnceLock::new();
+    H.get_or_init(ahash::RandomState::new)
+}
+
+/// `[cursor, [items]]`.
+pub(crate) fn scan_reply(next: u64, items: Vec<Frame>) -> Frame {
+    Frame::Array(vec![
+        Frame::Bulk(Bytes::from(next.to_string())),
+        Frame::Array(items),
+    ])
+}
+
+/// Which variant a live key holds, without borrowing it.
+pub(crate) fn kind(shard: &mut Shard, key: &[u8], now: u64) -> Option<&'static str> {
+    shard.get(key, now).map(|e| e.value.type_name())
+}
+
+/// The key's value for reading, `Ok(None)` if missing, WRONGTYPE if `want` differs.
+pub(crate) fn read<'s>(
+    shard: &'s mut Shard,
+    key: &[u8],
+    now: u64,
+    want: &str,
+) -> Result<Option<&'s Value>, Frame> {
+    match shard.get(key, now) {
+        None => Ok(None),
+        Some(Entry { value, .. }) if value.type_name() == want => Ok(Some(value)),
+        Some(_) => Err(wrongtype()),
+    }
+}
+
+/// The key's value for writing, created empty with `make` when missing and `create` is set.
+pub(crate) fn write<'s>(
+    shard: &'s mut Shard,
+    key: &[u8],
+    now: u64,
+    want: &str,
+    create: Option<fn() -> Value>,
+) -> Result<Option<&'s mut Value>, Frame> {
+    match kind(shard, key, now) {
+        Some(k) if k != want => return Err(wrongtype()),
+        None => match create {
+            None => return Ok(None),
+            Some(make) => shard.insert(key, make(), 0),
+        },
+        Some(_) => {}
+    }
+    Ok(shard.get_mut(key, now).map(|e| &mut e.value))
+}
+
+/// Pick `count` positions out of `len` for the RANDFIELD/RANDMEMBER family: distinct when
+/// `count` > 0 (all of them, in order, when `count` >= `len`), with repetitions when < 0.
+pub(crate) fn random_positions(len: usize, count: i64) -> Vec<usize> {
+    use rand::seq::index::sample;
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    if len == 0 || count == 0 {
+        return Vec::new();
+    }
+    if count < 0 {
+        let n = count.unsigned_abs() as usize;
+        return (0..n).map(|_| rng.gen_range(0..len)).collect();
+    }
+    let n = count as usize;
+    if n >= len {
+        return (0..len).collect();
+    }
+    sample(&mut rng, len, n).into_vec()
+}
+
+/// Whether every member parses as an integer, as Redis's intset encoding requires, for sets
+/// small enough to be one: such sets list members in ascending numeric order in Redis.
+pub(crate) fn intset_order(members: &[&Bytes]) -> Option<Vec<usize>> {
+    const MAX_INTSET_ENTRIES: usize = 512;
+    if members.is_empty() || members.len() > MAX_INTSET_ENTRIES {
+        return None;
+    }
+    let mut nums = Vec::with_capacity(members.len());
+    for (i, m) in members.iter().enumerate() {
+        nums.push((parse_i64(m)?, i));
+    }
+    nums.sort_unstable();
+    Some(nums.into_iter().map(|(_, i)| i).collect())
+}

@@ -1,0 +1,351 @@
+//! Hash commands: HSET, HGET, HGETALL and friends.
+//!
+//! Replies and errors follow Redis 7.0's t_hash.c. Fields keep insertion order, so small
+//! hashes list fields exactly as Redis's listpack encoding does.
+
+use bytes::Bytes;
+use confab_protocol::{Frame, Protocol};
+
+use super::coll::{self, parse_scan, scan_items, scan_reply};
+use super::strings::own;
+use super::{
+    arity_error, bulk, eq_ic, err, format_float, int, ok, parse_f64, parse_i64, syntax, Ctx,
+    Handler, Plan, NOT_INTEGER,
+};
+use crate::db::{HashValue, Value};
+
+pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
+    ("hset", hset, Plan::Keys),
+    ("hmset", hset, Plan::Keys),
+    ("hsetnx", hsetnx, Plan::Keys),
+    ("hget", hget, Plan::Keys),
+    ("hmget", hmget, Plan::Keys),
+    ("hgetall", hgetall, Plan::Keys),
+    ("hdel", hdel, Plan::Keys),
+    ("hexists", hexists, Plan::Keys),
+    ("hlen", hlen, Plan::Keys),
+    ("hkeys", hkeys, Plan::Keys),
+    ("hvals", hvals, Plan::Keys),
+    ("hincrby", hincrby, Plan::Keys),
+    ("hincrbyfloat", hincrbyfloat, Plan::Keys),
+    ("hstrlen", hstrlen, Plan::Keys),
+    ("hrandfield", hrandfield, Plan::Keys),
+    ("hscan", hscan, Plan::Keys),
+];
+
+fn new_hash() -> Value {
+    Value::Hash(HashValue::default())
+}
+
+/// Read access to the hash at `key`.
+fn with_hash<R>(
+    ctx: &mut Ctx<'_, '_>,
+    key: &[u8],
+    f: impl FnOnce(Option<&HashValue>) -> R,
+) -> Result<R, Frame> {
+    let now = ctx.now;
+    match coll::read(ctx.shard(key), key, now, "hash")? {
+        Some(Value::Hash(h)) => Ok(f(Some(h))),
+        _ => Ok(f(None)),
+    }
+}
+
+/// Write access to the hash at `key` (created when `create`); the key is deleted if the
+/// hash ends up empty.
+fn with_hash_mut<R>(
+    ctx: &mut Ctx<'_, '_>,
+    key: &[u8],
+    create: bool,
+    f: impl FnOnce(Option<&mut HashValue>) -> R,
+) -> Result<R, Frame> {
+    let now = ctx.now;
+    let shard = ctx.shard(key);
+    let make: Option<fn() -> Value> = create.then_some(new_hash as fn() -> Value);
+    let (r, empty) = match coll::write(shard, key, now, "hash", make)? {
+        Some(Value::Hash(h)) => {
+            let r = f(Some(h));
+            (r, h.is_empty())
+        }
+        _ => (f(None), false),
+    };
+    if empty {
+        shard.remove(key, now);
+    }
+    Ok(r)
+}
+
+fn reply<T: Into<Frame>>(r: Result<T, Frame>) -> Frame {
+    match r {
+        Ok(f) => f.into(),
+        Err(e) => e,
+    }
+}
+
+/// # Format
+/// `HSET key field value [field value ...]` / `HMSET key field value [field value ...]`
+fn hset(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let is_hmset = a[0].len() == 5;
+    if a.len() % 2 == 1 {
+        return arity_error(if is_hmset { "hmset" } else { "hset" });
+    }
+    let r = with_hash_mut(ctx, &a[1], true, |h| {
+        let h = h.expect("created");
+        let mut created = 0;
+        for pair in a[2..].chunks_exact(2) {
+            if let Some(v) = h.get_mut(&pair[0][..]) {
+                *v = own(&pair[1]);
+            } else {
+                h.insert(own(&pair[0]), own(&pair[1]));
+                created += 1;
+            }
+        }
+        created
+    });
+    match r {
+        Ok(_) if is_hmset => ok(),
+        Ok(n) => int(n),
+        Err(e) => e,
+    }
+}
+
+/// # Format
+/// `HSETNX key field value`
+fn hsetnx(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    reply(with_hash_mut(ctx, &a[1], true, |h| {
+        let h = h.expect("created");
+        if h.contains_key(&a[2][..]) {
+            int(0)
+        } else {
+            h.insert(own(&a[2]), own(&a[3]));
+            int(1)
+        }
+    }))
+}
+
+/// # Format
+/// `HGET key field`
+fn hget(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    reply(with_hash(ctx, &a[1], |h| {
+        h.and_then(|h| h.get(&a[2][..]))
+            .map_or(Frame::Null, |v| bulk(v.clone()))
+    }))
+}
+
+/// # Format
+/// `HMGET key field [field ...]`
+fn hmget(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    reply(with_hash(ctx, &a[1], |h| {
+        Frame::Array(
+            a[2..]
+                .iter()
+                .map(|f| {
+                    h.and_then(|h| h.get(&f[..]))
+                        .map_or(Frame::Null, |v| bulk(v.clone()))
+                })
+                .collect(),
+        )
+    }))
+}
+
+/// # Format
+/// `HGETALL key`
+fn hgetall(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    reply(with_hash(ctx, &a[1], |h| {
+        Frame::Map(
+            h.into_iter()
+                .flatten()
+                .map(|(k, v)| (bulk(k.clone()), bulk(v.clone())))
+                .collect(),
+        )
+    }))
+}
+
+/// # Format
+/// `HDEL key field [field ...]`
+fn hdel(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    reply(with_hash_mut(ctx, &a[1], false, |h| {
+        let Some(h) = h else { return int(0) };
+        let n = a[2..]
+            .iter()
+            .filter(|f| h.shift_remove(&f[..]).is_some())
+            .count();
+        int(n as i64)
+    }))
+}
+
+/// # Format
+/// `HEXISTS key field`
+fn hexists(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    reply(with_hash(ctx, &a[1], |h| {
+        int(i64::from(h.is_some_and(|h| h.contains_key(&a[2][..]))))
+    }))
+}
+
+/// # Format
+/// `HLEN key`
+fn hlen(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    reply(with_hash(ctx, &a[1], |h| {
+        int(h.map_or(0, |h| h.len() as i64))
+    }))
+}
+
+/// # Format
+/// `HKEYS key`
+fn hkeys(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    reply(with_hash(ctx, &a[1], |h| {
+        Frame::Array(
+            h.into_iter()
+                .flatten()
+                .map(|(k, _)| bulk(k.clone()))
+                .collect(),
+        )
+    }))
+}
+
+/// # Format
+/// `HVALS key`
+fn hvals(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    reply(with_hash(ctx, &a[1], |h| {
+        Frame::Array(
+            h.into_iter()
+                .flatten()
+                .map(|(_, v)| bulk(v.clone()))
+                .collect(),
+        )
+    }))
+}
+
+/// # Format
+/// `HINCRBY key field increment`
+fn hincrby(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let Some(by) = parse_i64(&a[3]) else {
+        return err(NOT_INTEGER);
+    };
+    reply(with_hash_mut(ctx, &a[1], true, |h| {
+        let h = h.expect("created");
+        let cur = match h.get(&a[2][..]) {
+            None => 0,
+            Some(v) => match parse_i64(v) {
+                Some(n) => n,
+                None => return err("ERR hash value is not an integer"),
+            },
+        };
+        let Some(new) = cur.checked_add(by) else {
+            return err("ERR increment or decrement would overflow");
+        };
+        let text = Bytes::copy_from_slice(itoa::Buffer::new().format(new).as_bytes());
+        match h.get_mut(&a[2][..]) {
+            Some(v) => *v = text,
+            None => {
+                h.insert(own(&a[2]), text);
+            }
+        }
+        int(new)
+    }))
+}
+
+/// # Format
+/// `HINCRBYFLOAT key field increment`
+fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let by = match parse_f64(&a[3]) {
+        Some(v) if v.is_finite() => v,
+        Some(_) => return err("ERR value is NaN or Infinity"),
+        None => return err(super::NOT_FLOAT),
+    };
+    reply(with_hash_mut(ctx, &a[1], true, |h| {
+        let h = h.expect("created");
+        let cur = match h.get(&a[2][..]) {
+            None => 0.0,
+            Some(v) => match parse_f64(v) {
+                Some(n) => n,
+                None => return err("ERR hash value is not a float"),
+            },
+        };
+        let new = cur + by;
+        if !new.is_finite() {
+            return err("ERR increment would produce NaN or Infinity");
+        }
+        let text = Bytes::from(format_float(new));
+        match h.get_mut(&a[2][..]) {
+            Some(v) => *v = text.clone(),
+            None => {
+                h.insert(own(&a[2]), text.clone());
+            }
+        }
+        bulk(text)
+    }))
+}
+
+/// # Format
+/// `HSTRLEN key field`
+fn hstrlen(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    reply(with_hash(ctx, &a[1], |h| {
+        int(h
+            .and_then(|h| h.get(&a[2][..]))
+            .map_or(0, |v| v.len() as i64))
+    }))
+}
+
+/// # Format
+/// `HRANDFIELD key [count [WITHVALUES]]`
+fn hrandfield(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let proto = ctx.client.proto;
+    if a.len() == 2 {
+        return reply(with_hash(ctx, &a[1], |h| {
+            let Some(h) = h.filter(|h| !h.is_empty()) else {
+                return Frame::Null;
+            };
+            let i = coll::random_positions(h.len(), 1)[0];
+            h.get_index(i).map_or(Frame::Null, |(k, _)| bulk(k.clone()))
+        }));
+    }
+    let Some(count) = parse_i64(&a[2]).filter(|c| *c > i64::MIN) else {
+        return err(NOT_INTEGER);
+    };
+    let withvalues = match a.len() {
+        3 => false,
+        4 if eq_ic(&a[3], "withvalues") => {
+            if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
+                return err("ERR value is out of range");
+            }
+            true
+        }
+        _ => return syntax(),
+    };
+    reply(with_hash(ctx, &a[1], |h| {
+        let Some(h) = h else {
+            return Frame::Array(vec![]);
+        };
+        let mut out = Vec::new();
+        for i in coll::random_positions(h.len(), count) {
+            let Some((k, v)) = h.get_index(i) else {
+                continue;
+            };
+            if !withvalues {
+                out.push(bulk(k.clone()));
+            } else if proto == Protocol::Resp3 {
+                out.push(Frame::Array(vec![bulk(k.clone()), bulk(v.clone())]));
+            } else {
+                out.push(bulk(k.clone()));
+                out.push(bulk(v.clone()));
+            }
+        }
+        Frame::Array(out)
+    }))
+}
+
+/// # Format
+/// `HSCAN key cursor [MATCH pattern] [COUNT count]`
+fn hscan(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let o = match parse_scan(a) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    reply(with_hash(ctx, &a[1], |h| {
+        let Some(h) = h else {
+            return scan_reply(0, vec![]);
+        };
+        let (next, items) = scan_items(h.iter().map(|(k, v)| (k, Some(v))), h.len(), &o);
+        scan_reply(next, items)
+    }))
+}
