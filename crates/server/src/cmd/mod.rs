@@ -10,8 +10,10 @@ pub(crate) mod coll;
 pub(crate) mod conn;
 pub(crate) mod hashes;
 pub(crate) mod keys;
+pub(crate) mod lists;
 pub(crate) mod server;
 pub(crate) mod sets;
+pub(crate) mod streams;
 pub(crate) mod strings;
 pub(crate) mod table;
 pub(crate) mod tx;
@@ -67,11 +69,13 @@ pub(crate) struct Commands {
 
 impl Commands {
     pub(crate) fn new() -> Self {
-        let families: [&[(&str, Handler, Plan)]; 7] = [
+        let families: [&[(&str, Handler, Plan)]; 9] = [
             strings::COMMANDS,
             keys::COMMANDS,
             hashes::COMMANDS,
             sets::COMMANDS,
+            lists::COMMANDS,
+            streams::COMMANDS,
             conn::COMMANDS,
             server::COMMANDS,
             tx::COMMANDS,
@@ -158,6 +162,9 @@ pub(crate) struct Client {
     pub monitor_requested: bool,
     /// The command just run sends no reply (SHUTDOWN).
     pub no_reply: bool,
+    /// Keys (db, key) the running command made ready for blocked clients (a push to a list,
+    /// an XADD); the dispatcher wakes their waiters after the shard locks are released.
+    pub ready_keys: Vec<(usize, Bytes)>,
 }
 
 impl Client {
@@ -176,6 +183,7 @@ impl Client {
             log_label,
             monitor_requested: false,
             no_reply: false,
+            ready_keys: Vec::new(),
         }
     }
 
@@ -209,6 +217,16 @@ impl Ctx<'_, '_> {
     pub(crate) fn shard(&mut self, key: &[u8]) -> &mut Shard {
         let db = self.client.db;
         self.locked.shard(db, key)
+    }
+
+    /// Record that `key` (in the current database) may now serve blocked clients: call after
+    /// adding to a list or stream.
+    #[allow(dead_code)] // the push commands of lists and streams call it
+    pub(crate) fn signal_key_ready(&mut self, key: &[u8]) {
+        let db = self.client.db;
+        self.client
+            .ready_keys
+            .push((db, Bytes::copy_from_slice(key)));
     }
 }
 

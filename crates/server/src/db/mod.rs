@@ -20,6 +20,7 @@
 //! mutation through this module sets those flags (Redis's `touchWatchedKey`).
 
 pub(crate) mod scan;
+pub(crate) mod stream;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,6 +49,12 @@ pub(crate) enum Value {
     Hash(HashValue),
     /// A set.
     Set(SetValue),
+    /// A list (a deque: O(1) at both ends).
+    #[allow(dead_code)] // constructed by cmd/lists.rs (in progress)
+    List(std::collections::VecDeque<Bytes>),
+    /// A stream (boxed: it is large and rarer than the other types).
+    #[allow(dead_code)] // constructed by cmd/streams.rs (in progress)
+    Stream(Box<stream::Stream>),
 }
 
 impl Value {
@@ -57,6 +64,8 @@ impl Value {
             Value::Str(_) => "string",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::List(_) => "list",
+            Value::Stream(_) => "stream",
         }
     }
 }

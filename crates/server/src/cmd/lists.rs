@@ -1,0 +1,5 @@
+//! Lists commands (being written).
+
+use super::{Handler, Plan};
+
+pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[];
