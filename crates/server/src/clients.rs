@@ -70,6 +70,10 @@ pub(crate) struct ClientHandle {
     /// Index of the last command in the dispatch table, for `cmd=`.
     pub last_cmd: AtomicUsize,
     pub in_multi: AtomicBool,
+    /// Channel (and shard channel) subscriptions, for `sub=`.
+    pub subscriptions: AtomicUsize,
+    /// Pattern subscriptions, for `psub=`.
+    pub psubscriptions: AtomicUsize,
     pub is_monitor: AtomicBool,
     /// Name, library name and version: written by SETNAME/SETINFO/HELLO, read by CLIENT LIST.
     pub names: Mutex<ClientNames>,
@@ -113,11 +117,14 @@ impl ClientHandle {
         if self.in_multi.load(Relaxed) {
             flags.push('x');
         }
+        if self.subscriptions.load(Relaxed) + self.psubscriptions.load(Relaxed) > 0 {
+            flags.push('P');
+        }
         if flags.is_empty() {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -126,6 +133,8 @@ impl ClientHandle {
             idle_ms / 1000,
             flags,
             self.db.load(Relaxed),
+            self.subscriptions.load(Relaxed),
+            self.psubscriptions.load(Relaxed),
             if self.in_multi.load(Relaxed) { 0 } else { -1 },
             cmd_name,
             self.resp.load(Relaxed),

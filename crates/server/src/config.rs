@@ -82,6 +82,8 @@ pub struct Config {
     pub hz: u32,
     /// Flush a connection's output early once a batch's replies exceed this many bytes.
     pub output_flush_threshold: usize,
+    /// Output limits of pub/sub subscribers (Redis `client-output-buffer-limit pubsub`).
+    pub pubsub_limits: crate::pubsub::OutputLimits,
 }
 
 impl Default for Config {
@@ -106,6 +108,7 @@ impl Default for Config {
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             hz: DEFAULT_HZ,
             output_flush_threshold: DEFAULT_OUTPUT_FLUSH_THRESHOLD,
+            pubsub_limits: crate::pubsub::OutputLimits::default(),
         }
     }
 }

@@ -54,6 +54,8 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
         resp: 2.into(),
         last_cmd: usize::MAX.into(),
         in_multi: Default::default(),
+        subscriptions: Default::default(),
+        psubscriptions: Default::default(),
         is_monitor: Default::default(),
         names: std::sync::Mutex::new(ClientNames::default()),
         kill: Default::default(),
@@ -81,6 +83,7 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
         client: Client::new(handle.clone(), authenticated),
         logbuf: Vec::new(),
         monitor_rx: None,
+        push_rx: None,
         shared: shared.clone(),
         read_chunk: MIN_READ_CHUNK,
     };
@@ -88,6 +91,7 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
     let label = conn.client.log_label.clone();
     cmd::tx::discard_state(&shared, &mut conn.client);
     cmd::conn::stop_monitor(&shared, &mut conn.client);
+    cmd::pubsub::unsubscribe_all(&shared, &mut conn.client);
     drop(conn); // closes the socket
     shared.clients.unregister(id);
     tracing::debug!(reason = reason.as_str(), "client disconnected");
@@ -109,6 +113,8 @@ struct Conn {
     /// Conversation-log lines of the current batch, sent once per batch.
     logbuf: Vec<u8>,
     monitor_rx: Option<mpsc::Receiver<Bytes>>,
+    /// Frames other clients pushed to us (pub/sub messages), once subscribed.
+    push_rx: Option<mpsc::UnboundedReceiver<Bytes>>,
     shared: Arc<Shared>,
     /// Current read size (see [`MIN_READ_CHUNK`]).
     read_chunk: usize,
@@ -116,6 +122,8 @@ struct Conn {
 
 enum Wake {
     Readable,
+    Push(Option<Bytes>),
+    SlowConsumer,
     Shutdown,
     Killed,
     Idle,
@@ -192,13 +200,34 @@ impl Conn {
                     }
                 }
                 Wake::Monitor(None) => return CloseReason::SlowConsumer,
+                Wake::SlowConsumer => return CloseReason::SlowConsumer,
+                Wake::Push(Some(frame)) => {
+                    let mut taken = frame.len();
+                    self.wbuf.extend_from_slice(&frame);
+                    // Drain what else is queued so one write carries it.
+                    if let Some(rx) = self.push_rx.as_mut() {
+                        while self.wbuf.len() < 64 * 1024 {
+                            match rx.try_recv() {
+                                Ok(f) => {
+                                    taken += f.len();
+                                    self.wbuf.extend_from_slice(&f);
+                                }
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    if let Some(sink) = &self.client.push {
+                        sink.taken(taken);
+                    }
+                }
+                Wake::Push(None) => self.push_rx = None,
             }
         }
     }
 
     async fn wait(&mut self) -> Wake {
         let timeout = self.shared.runtime.timeout_secs.load(Relaxed);
-        let monitoring = self.monitor_rx.is_some();
+        let monitoring = self.monitor_rx.is_some() || self.client.subs.active();
         let idle = async {
             if timeout == 0 || monitoring {
                 std::future::pending::<()>().await
@@ -212,10 +241,24 @@ impl Conn {
                 None => std::future::pending().await,
             }
         };
+        let push = async {
+            match self.push_rx.as_mut() {
+                Some(rx) => rx.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        let slow = async {
+            match &self.client.push {
+                Some(sink) => sink.slow.cancelled().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             biased;
             _ = self.shared.shutdown.requested() => Wake::Shutdown,
             _ = self.client.handle.kill.cancelled() => Wake::Killed,
+            _ = slow => Wake::SlowConsumer,
+            frame = push => Wake::Push(frame),
             // Errors surface from the read that follows.
             _ = self.socket.readable() => Wake::Readable,
             line = monitor => Wake::Monitor(line),
@@ -268,6 +311,27 @@ impl Conn {
                             }
                         }
                         Reply::Nothing => {}
+                        Reply::Frames(frames) => {
+                            for frame in &frames {
+                                encode(frame, self.client.proto, &mut self.wbuf);
+                                if log_on {
+                                    convlog::push_reply(
+                                        &mut self.logbuf,
+                                        &ts,
+                                        self.client.handle.id,
+                                        frame,
+                                    );
+                                }
+                            }
+                        }
+                    }
+                    if let Some(rx) = self.client.new_push_rx.take() {
+                        self.push_rx = Some(rx);
+                    }
+                    for note in self.client.log_notes.drain(..) {
+                        if log_on {
+                            convlog::push_system(&mut self.logbuf, &ts, &note);
+                        }
                     }
                     if let Some(reason) = self.client.close.take() {
                         if reason == CloseReason::SecurityAttack {
@@ -336,7 +400,7 @@ impl Conn {
     /// `>2 $8 shutdown $<n> <reason>`. RESP2 has no out-of-band channel, so RESP2 clients
     /// see the connection close.
     async fn notify_shutdown(&mut self) {
-        if self.client.proto == Protocol::Resp3 {
+        if self.client.proto == Protocol::Resp3 || self.client.subs.active() {
             let reason = self
                 .shared
                 .shutdown

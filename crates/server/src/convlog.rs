@@ -375,6 +375,13 @@ pub fn push_reply(buf: &mut Vec<u8>, ts: &str, id: u64, reply: &Frame) {
     buf.push(b'\n');
 }
 
+/// A name (channel, key) as the log shows it: bare if plain text, else quoted.
+pub fn shown(a: &[u8]) -> String {
+    let mut buf = Vec::new();
+    push_arg(&mut buf, a);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
 /// An argument as typed: bare if it is plain printable text, else quoted and escaped.
 fn push_arg(buf: &mut Vec<u8>, a: &[u8]) {
     let plain = !a.is_empty()

@@ -14,11 +14,13 @@ pub(crate) mod connection;
 pub mod convlog;
 pub(crate) mod db;
 pub(crate) mod glob;
+pub(crate) mod pubsub;
 pub(crate) mod server;
 pub mod shutdown;
 pub(crate) mod stats;
 
 pub use config::{Config, ConfigError, LogMode};
+pub use pubsub::OutputLimits;
 pub use server::run;
 pub use shutdown::Shutdown;
 

@@ -58,6 +58,8 @@ pub(crate) struct Shared {
     /// `monitor_count > 0`, once per command to fan the line out.
     pub monitors: Mutex<Vec<MonitorSink>>,
     pub monitor_count: AtomicUsize,
+    /// Channel and pattern subscriptions.
+    pub pubsub: crate::pubsub::Registry,
 }
 
 impl Shared {
@@ -98,6 +100,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
         started: Instant::now(),
         monitors: Mutex::new(Vec::new()),
         monitor_count: AtomicUsize::new(0),
+        pubsub: Default::default(),
         config,
     });
     shared

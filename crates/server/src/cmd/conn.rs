@@ -27,7 +27,14 @@ pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
 
 /// # Format
 /// `PING [message]`
-fn ping(_ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+fn ping(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    if a.len() <= 2 && ctx.client.proto == Protocol::Resp2 && ctx.client.subs.active() {
+        // RESP2 subscribed mode answers in the message shape.
+        return Frame::Array(vec![
+            bulk(Bytes::from_static(b"pong")),
+            bulk(a.get(1).cloned().unwrap_or_default()),
+        ]);
+    }
     match a.len() {
         1 => Frame::Simple(Bytes::from_static(b"PONG")),
         2 => bulk(a[1].clone()),
@@ -136,6 +143,9 @@ fn hello(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             Protocol::Resp2
         };
         ctx.client.handle.resp.store(v as u8, Relaxed);
+        if let Some(sink) = &ctx.client.push {
+            sink.set_proto(ctx.client.proto);
+        }
     }
     let proto = if ctx.client.proto == Protocol::Resp3 {
         3
@@ -164,6 +174,7 @@ fn quit(ctx: &mut Ctx<'_, '_>, _a: &[Bytes]) -> Frame {
 /// `RESET`
 fn reset(ctx: &mut Ctx<'_, '_>, _a: &[Bytes]) -> Frame {
     super::tx::discard_state(ctx.shared, ctx.client);
+    super::pubsub::unsubscribe_all(ctx.shared, ctx.client);
     let c = &mut *ctx.client;
     c.db = 0;
     c.handle.db.store(0, Relaxed);

@@ -11,6 +11,7 @@ pub(crate) mod conn;
 pub(crate) mod hashes;
 pub(crate) mod keys;
 pub(crate) mod lists;
+pub(crate) mod pubsub;
 pub(crate) mod server;
 pub(crate) mod sets;
 pub(crate) mod streams;
@@ -69,7 +70,8 @@ pub(crate) struct Commands {
 
 impl Commands {
     pub(crate) fn new() -> Self {
-        let families: [&[(&str, Handler, Plan)]; 9] = [
+        let families: [&[(&str, Handler, Plan)]; 10] = [
+            pubsub::COMMANDS,
             strings::COMMANDS,
             keys::COMMANDS,
             hashes::COMMANDS,
@@ -162,6 +164,16 @@ pub(crate) struct Client {
     pub monitor_requested: bool,
     /// The command just run sends no reply (SHUTDOWN).
     pub no_reply: bool,
+    /// This connection's pub/sub queue, once it has subscribed.
+    pub push: Option<std::sync::Arc<crate::pubsub::PushSink>>,
+    /// A freshly created queue's receiver, for the connection to pick up.
+    pub new_push_rx: Option<tokio::sync::mpsc::UnboundedReceiver<Bytes>>,
+    /// Channels, patterns and shard channels subscribed to.
+    pub subs: pubsub::Subscriptions,
+    /// Set by commands that answer with several frames (SUBSCRIBE: one per channel).
+    pub replies: Option<Vec<Frame>>,
+    /// SYSTEM lines for the conversation log (deliveries, blocking).
+    pub log_notes: Vec<String>,
     /// Keys (db, key) the running command made ready for blocked clients (a push to a list,
     /// an XADD); the dispatcher wakes their waiters after the shard locks are released.
     pub ready_keys: Vec<(usize, Bytes)>,
@@ -184,6 +196,11 @@ impl Client {
             monitor_requested: false,
             no_reply: false,
             ready_keys: Vec::new(),
+            push: None,
+            new_push_rx: None,
+            subs: Default::default(),
+            replies: None,
+            log_notes: Vec::new(),
         }
     }
 
@@ -365,6 +382,8 @@ pub(crate) enum Reply {
     Frame(Frame),
     /// Send nothing (the connection is being closed: HTTP, SHUTDOWN).
     Nothing,
+    /// Send these frames in order (SUBSCRIBE and friends: one per channel).
+    Frames(Vec<Frame>),
 }
 
 /// Run one command from `args` (non-empty) for `client`. `now` is the batch's Unix time in
@@ -394,6 +413,31 @@ pub(crate) fn dispatch(shared: &Shared, client: &mut Client, args: &[Bytes], now
             client,
             Some(stats),
             err("NOAUTH Authentication required."),
+        ));
+    }
+    if client.proto == Protocol::Resp2
+        && client.subs.active()
+        && !matches!(
+            def.spec.name,
+            "ping"
+                | "subscribe"
+                | "ssubscribe"
+                | "unsubscribe"
+                | "sunsubscribe"
+                | "psubscribe"
+                | "punsubscribe"
+                | "quit"
+                | "reset"
+        )
+    {
+        return Reply::Frame(reject(
+            shared,
+            client,
+            Some(stats),
+            err_owned(format!(
+                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                def.spec.name
+            )),
         ));
     }
     if client.multi.is_some() {
@@ -443,6 +487,9 @@ pub(crate) fn dispatch(shared: &Shared, client: &mut Client, args: &[Bytes], now
     record(shared, def, started, &frame);
     if std::mem::take(&mut client.no_reply) {
         return Reply::Nothing;
+    }
+    if let Some(frames) = client.replies.take() {
+        return Reply::Frames(frames);
     }
     Reply::Frame(frame)
 }

@@ -1,0 +1,317 @@
+//! The pub/sub registry and each subscriber's outbound queue.
+//!
+//! DESIGN. Publishers never write to another client's socket. Every subscribed (or
+//! monitoring) connection owns one [`PushSink`]: an unbounded channel of pre-encoded frames
+//! plus a byte counter of what is queued and not yet written. A publisher looks subscribers
+//! up under a read lock, and for each one either queues the message (counting its bytes) or,
+//! when the subscriber is past its hard limit (or past its soft limit for longer than the
+//! soft period), marks it slow: the subscriber's connection then closes with reason
+//! `slow consumer`. So a publisher never waits on a subscriber and memory per subscriber is
+//! bounded by the hard limit. Each subscriber's queue is FIFO, so it sees every publisher's
+//! messages in publish order.
+//!
+//! LOCKS. `channels`, `shard_channels` and `patterns` are independent `RwLock`s, taken one at
+//! a time and never while a shard lock is held (PUBLISH touches no keys).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, RwLock};
+
+use bytes::{Bytes, BytesMut};
+use confab_protocol::{encode, Frame, Protocol};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::glob;
+
+/// Output limits of a subscriber (Redis `client-output-buffer-limit pubsub`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputLimits {
+    /// Queued bytes past which the subscriber is cut off at once (0 = no limit).
+    pub hard: usize,
+    /// Queued bytes that may persist at most `soft_seconds` (0 = no soft limit).
+    pub soft: usize,
+    /// How long the soft limit may be exceeded.
+    pub soft_seconds: u64,
+}
+
+impl Default for OutputLimits {
+    fn default() -> Self {
+        OutputLimits {
+            hard: 32 * 1024 * 1024,
+            soft: 8 * 1024 * 1024,
+            soft_seconds: 60,
+        }
+    }
+}
+
+/// One connection's queue of frames pushed to it by others.
+pub(crate) struct PushSink {
+    pub client_id: u64,
+    /// The subscriber's protocol (HELLO may change it while subscribed).
+    resp3: std::sync::atomic::AtomicBool,
+    tx: mpsc::UnboundedSender<Bytes>,
+    /// Bytes queued and not yet taken by the connection.
+    queued: AtomicUsize,
+    /// Milliseconds since `epoch` when the soft limit was first exceeded; 0 = not exceeded.
+    soft_since: AtomicU64,
+    epoch: std::time::Instant,
+    /// Cancelled when the subscriber is cut off as a slow consumer.
+    pub slow: CancellationToken,
+    limits: OutputLimits,
+}
+
+impl PushSink {
+    pub(crate) fn new(
+        client_id: u64,
+        proto: Protocol,
+        limits: OutputLimits,
+    ) -> (Arc<PushSink>, mpsc::UnboundedReceiver<Bytes>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (
+            Arc::new(PushSink {
+                client_id,
+                resp3: std::sync::atomic::AtomicBool::new(proto == Protocol::Resp3),
+                tx,
+                queued: AtomicUsize::new(0),
+                soft_since: AtomicU64::new(0),
+                epoch: std::time::Instant::now(),
+                slow: CancellationToken::new(),
+                limits,
+            }),
+            rx,
+        )
+    }
+
+    /// Queue a frame unless the subscriber is over its limits (then it is marked slow).
+    /// Returns whether it was queued.
+    pub(crate) fn push(&self, frame: Bytes) -> bool {
+        if self.slow.is_cancelled() {
+            return false;
+        }
+        let queued = self.queued.load(Relaxed) + frame.len();
+        let l = self.limits;
+        if l.hard > 0 && queued > l.hard {
+            self.slow.cancel();
+            return false;
+        }
+        if l.soft > 0 && queued > l.soft {
+            let now = self.epoch.elapsed().as_millis() as u64 + 1;
+            let since = self.soft_since.load(Relaxed);
+            if since == 0 {
+                self.soft_since.store(now, Relaxed);
+            } else if now.saturating_sub(since) > l.soft_seconds * 1000 {
+                self.slow.cancel();
+                return false;
+            }
+        }
+        self.queued.fetch_add(frame.len(), Relaxed);
+        self.tx.send(frame).is_ok()
+    }
+
+    /// The connection took `n` bytes off the queue.
+    pub(crate) fn taken(&self, n: usize) {
+        let left = self.queued.fetch_sub(n, Relaxed).saturating_sub(n);
+        if left <= self.limits.soft {
+            self.soft_since.store(0, Relaxed);
+        }
+    }
+
+    /// The subscriber's protocol.
+    pub(crate) fn proto(&self) -> Protocol {
+        if self.resp3.load(Relaxed) {
+            Protocol::Resp3
+        } else {
+            Protocol::Resp2
+        }
+    }
+
+    /// HELLO switched the subscriber's protocol.
+    pub(crate) fn set_proto(&self, proto: Protocol) {
+        self.resp3.store(proto == Protocol::Resp3, Relaxed);
+    }
+}
+
+type Subscribers = HashMap<Bytes, Vec<Arc<PushSink>>>;
+
+/// Every channel, shard channel and pattern subscription.
+#[derive(Default)]
+pub(crate) struct Registry {
+    channels: RwLock<Subscribers>,
+    shard_channels: RwLock<Subscribers>,
+    patterns: RwLock<Vec<(Bytes, Arc<PushSink>)>>,
+}
+
+/// Which namespace a command works on.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Kind {
+    Channel,
+    Shard,
+    Pattern,
+}
+
+impl Kind {
+    pub(crate) fn subscribe_word(self) -> &'static str {
+        match self {
+            Kind::Channel => "subscribe",
+            Kind::Shard => "ssubscribe",
+            Kind::Pattern => "psubscribe",
+        }
+    }
+    pub(crate) fn unsubscribe_word(self) -> &'static str {
+        match self {
+            Kind::Channel => "unsubscribe",
+            Kind::Shard => "sunsubscribe",
+            Kind::Pattern => "punsubscribe",
+        }
+    }
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|p| p.into_inner())
+}
+
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Encode a message push once for a protocol.
+fn encode_push(proto: Protocol, parts: &[&[u8]]) -> Bytes {
+    let frame = Frame::Push(
+        parts
+            .iter()
+            .map(|p| Frame::Bulk(Bytes::copy_from_slice(p)))
+            .collect(),
+    );
+    let mut out = BytesMut::new();
+    encode(&frame, proto, &mut out);
+    out.freeze()
+}
+
+impl Registry {
+    pub(crate) fn subscribe(&self, kind: Kind, name: Bytes, sink: &Arc<PushSink>) {
+        match kind {
+            Kind::Pattern => {
+                let mut p = write(&self.patterns);
+                if !p
+                    .iter()
+                    .any(|(n, s)| *n == name && s.client_id == sink.client_id)
+                {
+                    p.push((name, sink.clone()));
+                }
+            }
+            _ => {
+                let map = if kind == Kind::Channel {
+                    &self.channels
+                } else {
+                    &self.shard_channels
+                };
+                let mut m = write(map);
+                let subs = m.entry(name).or_default();
+                if !subs.iter().any(|s| s.client_id == sink.client_id) {
+                    subs.push(sink.clone());
+                }
+            }
+        }
+    }
+
+    pub(crate) fn unsubscribe(&self, kind: Kind, name: &[u8], client_id: u64) {
+        match kind {
+            Kind::Pattern => {
+                write(&self.patterns).retain(|(n, s)| !(&n[..] == name && s.client_id == client_id))
+            }
+            _ => {
+                let map = if kind == Kind::Channel {
+                    &self.channels
+                } else {
+                    &self.shard_channels
+                };
+                let mut m = write(map);
+                if let Some(subs) = m.get_mut(name) {
+                    subs.retain(|s| s.client_id != client_id);
+                    if subs.is_empty() {
+                        m.remove(name);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Deliver `message` on `channel`; returns (receivers, subscribers cut off as slow).
+    pub(crate) fn publish(&self, shard: bool, channel: &[u8], message: &[u8]) -> (usize, usize) {
+        let mut delivered = 0;
+        let mut slow = 0;
+        let word: &[u8] = if shard { b"smessage" } else { b"message" };
+        let mut encoded: [Option<Bytes>; 2] = [None, None];
+        let mut send = |sink: &PushSink, encoded: &mut [Option<Bytes>; 2]| {
+            let proto = sink.proto();
+            let i = usize::from(proto == Protocol::Resp3);
+            let frame = encoded[i]
+                .get_or_insert_with(|| encode_push(proto, &[word, channel, message]))
+                .clone();
+            if sink.push(frame) {
+                delivered += 1;
+            } else {
+                slow += 1;
+            }
+        };
+        {
+            let map = if shard {
+                read(&self.shard_channels)
+            } else {
+                read(&self.channels)
+            };
+            if let Some(subs) = map.get(channel) {
+                for s in subs {
+                    send(s, &mut encoded);
+                }
+            }
+        }
+        if !shard {
+            let pats = read(&self.patterns);
+            for (pattern, sink) in pats.iter() {
+                if glob::matches(pattern, channel, false) {
+                    let frame =
+                        encode_push(sink.proto(), &[b"pmessage", pattern, channel, message]);
+                    if sink.push(frame) {
+                        delivered += 1;
+                    } else {
+                        slow += 1;
+                    }
+                }
+            }
+        }
+        (delivered, slow)
+    }
+
+    /// Active channels (with at least one subscriber) matching `pattern`.
+    pub(crate) fn channels(&self, shard: bool, pattern: Option<&[u8]>) -> Vec<Bytes> {
+        let map = if shard {
+            read(&self.shard_channels)
+        } else {
+            read(&self.channels)
+        };
+        map.keys()
+            .filter(|c| pattern.is_none_or(|p| glob::matches(p, c, false)))
+            .cloned()
+            .collect()
+    }
+
+    pub(crate) fn numsub(&self, shard: bool, channel: &[u8]) -> usize {
+        let map = if shard {
+            read(&self.shard_channels)
+        } else {
+            read(&self.channels)
+        };
+        map.get(channel).map_or(0, Vec::len)
+    }
+
+    /// Distinct patterns subscribed to.
+    pub(crate) fn numpat(&self) -> usize {
+        read(&self.patterns)
+            .iter()
+            .map(|(p, _)| p)
+            .collect::<HashSet<_>>()
+            .len()
+    }
+}
