@@ -311,6 +311,11 @@ impl Conn {
                             }
                         }
                         Reply::Nothing => {}
+                        Reply::Block(mut blocked) => {
+                            if let Some(reason) = self.wait_blocked(&mut blocked, log_on).await {
+                                return Some(reason);
+                            }
+                        }
                         Reply::Frames(frames) => {
                             for frame in &frames {
                                 encode(frame, self.client.proto, &mut self.wbuf);
@@ -380,6 +385,111 @@ impl Conn {
         r
     }
 
+    /// Wait out a blocking command: its reply, its timeout, or the end of the connection.
+    /// Input that arrives meanwhile is buffered (and runs afterwards), as in Redis. Returns a
+    /// close reason if the connection must close.
+    async fn wait_blocked(
+        &mut self,
+        b: &mut cmd::blocking::Blocked,
+        log_on: bool,
+    ) -> Option<CloseReason> {
+        let id = self.client.handle.id;
+        if log_on {
+            let keys: Vec<String> = b.waiter.keys.iter().map(|k| convlog::shown(k)).collect();
+            let ts = convlog::timestamp(SystemTime::now());
+            convlog::push_system(
+                &mut self.logbuf,
+                &ts,
+                &format!(
+                    "Client {id} blocked on {} (timeout {})",
+                    keys.join(" "),
+                    b.timeout
+                        .map_or("none".to_string(), |t| format!("{:.3}s", t.as_secs_f64()))
+                ),
+            );
+        }
+        if self.flush().await.is_err() {
+            self.abandon_block(b).await;
+            return Some(CloseReason::IoError);
+        }
+        let deadline = b.timeout.map(|t| tokio::time::Instant::now() + t);
+        let (frame, how) = loop {
+            let sleep = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                r = &mut b.rx => {
+                    break match r {
+                        Ok(f) => (f, "served"),
+                        Err(_) => (b.timeout_reply.clone(), "unblocked"),
+                    };
+                }
+                _ = self.shared.shutdown.requested() => {
+                    self.abandon_block(b).await;
+                    self.notify_shutdown().await;
+                    return Some(CloseReason::Shutdown);
+                }
+                _ = self.client.handle.kill.cancelled() => {
+                    self.abandon_block(b).await;
+                    return Some(CloseReason::Killed);
+                }
+                _ = sleep => {
+                    if b.waiter.cancel(None) {
+                        break (b.timeout_reply.clone(), "timed out");
+                    }
+                    // A push claimed us at the same moment: its reply is on the way.
+                }
+                _ = self.socket.readable() => {
+                    self.rbuf.reserve(MIN_READ_CHUNK);
+                    match self.socket.try_read_buf(&mut self.rbuf) {
+                        Ok(0) => {
+                            self.abandon_block(b).await;
+                            return Some(CloseReason::Eof);
+                        }
+                        Ok(_) if self.rbuf.len() > self.shared.config.query_buffer_limit => {
+                            self.abandon_block(b).await;
+                            return Some(CloseReason::QueryBufferLimit);
+                        }
+                        Ok(_) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                        Err(_) => {
+                            self.abandon_block(b).await;
+                            return Some(CloseReason::IoError);
+                        }
+                    }
+                }
+            }
+        };
+        self.shared.blocking.unregister(&b.waiter);
+        encode(&frame, self.client.proto, &mut self.wbuf);
+        if log_on {
+            let ts = convlog::timestamp(SystemTime::now());
+            convlog::push_system(
+                &mut self.logbuf,
+                &ts,
+                &format!("Client {id} unblocked ({how})"),
+            );
+            convlog::push_reply(&mut self.logbuf, &ts, id, &frame);
+        }
+        None
+    }
+
+    /// The connection is going away while blocked: withdraw the wait; if a push already
+    /// handed us elements, put them back where they came from so nothing is lost.
+    async fn abandon_block(&mut self, b: &mut cmd::blocking::Blocked) {
+        let w = b.waiter.clone();
+        if !w.cancel(None) {
+            if let Ok(Ok(frame)) = tokio::time::timeout(Duration::from_secs(1), &mut b.rx).await {
+                crate::blocking::restore(&self.shared, &w, frame);
+            }
+        }
+        self.shared.blocking.unregister(&w);
+    }
+
     fn start_monitor(&mut self) {
         let (tx, rx) = mpsc::channel(MONITOR_QUEUE);
         let mut monitors = self
@@ -410,7 +520,7 @@ impl Conn {
                 Frame::Bulk(Bytes::from_static(b"shutdown")),
                 Frame::Bulk(Bytes::from(reason)),
             ]);
-            encode(&push, Protocol::Resp3, &mut self.wbuf);
+            encode(&push, self.client.proto, &mut self.wbuf);
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), self.flush()).await;
     }

@@ -60,6 +60,8 @@ pub(crate) struct Shared {
     pub monitor_count: AtomicUsize,
     /// Channel and pattern subscriptions.
     pub pubsub: crate::pubsub::Registry,
+    /// Clients blocked on keys.
+    pub blocking: crate::blocking::Registry,
 }
 
 impl Shared {
@@ -101,6 +103,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
         monitors: Mutex::new(Vec::new()),
         monitor_count: AtomicUsize::new(0),
         pubsub: Default::default(),
+        blocking: Default::default(),
         config,
     });
     shared

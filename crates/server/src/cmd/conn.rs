@@ -239,6 +239,8 @@ const CLIENT_HELP: &[&str] = &[
     "    Assign the name <name> to the current connection.",
     "SETINFO <LIB-NAME|LIB-VER> <value>",
     "    Set client library name or version.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
     "HELP",
     "    Print this help.",
 ];
@@ -321,6 +323,26 @@ fn client(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             }
         }
         ("kill", n) if n >= 3 => client_kill(ctx, a),
+        ("unblock", 3 | 4) => {
+            let Some(id) = parse_i64(&a[2]) else {
+                return err(super::NOT_INTEGER);
+            };
+            let error = match a.get(3) {
+                None => false,
+                Some(m) if eq_ic(m, "timeout") => false,
+                Some(m) if eq_ic(m, "error") => true,
+                Some(_) => return err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
+            };
+            let Some(w) = ctx.shared.blocking.of_client(id as u64) else {
+                return int(0);
+            };
+            let reply = error.then(|| {
+                Frame::Error(Bytes::from_static(
+                    b"UNBLOCKED client unblocked via CLIENT UNBLOCK",
+                ))
+            });
+            int(i64::from(w.cancel(reply)))
+        }
         _ => match super::table::lookup_sub("client", &sub) {
             Some(spec) if spec_is_supported(&sub) => arity_error(spec.name),
             _ => unknown_subcommand("client", &a[1]),
@@ -331,7 +353,16 @@ fn client(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 fn spec_is_supported(sub: &str) -> bool {
     matches!(
         sub,
-        "help" | "id" | "info" | "list" | "getname" | "setname" | "setinfo" | "no-evict" | "kill"
+        "help"
+            | "id"
+            | "info"
+            | "list"
+            | "getname"
+            | "setname"
+            | "setinfo"
+            | "no-evict"
+            | "kill"
+            | "unblock"
     )
 }
 

@@ -6,6 +6,7 @@
 //! synchronous: they run while their shard guards are held and return a protocol-neutral
 //! [`Frame`] that the connection encodes for the client's RESP version.
 
+pub(crate) mod blocking;
 pub(crate) mod coll;
 pub(crate) mod conn;
 pub(crate) mod hashes;
@@ -70,7 +71,8 @@ pub(crate) struct Commands {
 
 impl Commands {
     pub(crate) fn new() -> Self {
-        let families: [&[(&str, Handler, Plan)]; 10] = [
+        let families: [&[(&str, Handler, Plan)]; 11] = [
+            blocking::COMMANDS,
             pubsub::COMMANDS,
             strings::COMMANDS,
             keys::COMMANDS,
@@ -174,6 +176,8 @@ pub(crate) struct Client {
     pub replies: Option<Vec<Frame>>,
     /// SYSTEM lines for the conversation log (deliveries, blocking).
     pub log_notes: Vec<String>,
+    /// Set by a blocking command that registered a wait.
+    pub block: Option<blocking::Blocked>,
     /// Keys (db, key) the running command made ready for blocked clients (a push to a list,
     /// an XADD); the dispatcher wakes their waiters after the shard locks are released.
     pub ready_keys: Vec<(usize, Bytes)>,
@@ -201,6 +205,7 @@ impl Client {
             subs: Default::default(),
             replies: None,
             log_notes: Vec::new(),
+            block: None,
         }
     }
 
@@ -227,6 +232,8 @@ pub(crate) struct Ctx<'a, 'k> {
     pub locked: &'a mut Locked<'k>,
     /// Unix milliseconds, fixed for the whole command (and the whole EXEC), as Redis does.
     pub now: u64,
+    /// Running inside EXEC: blocking commands must not block.
+    pub in_exec: bool,
 }
 
 impl Ctx<'_, '_> {
@@ -384,6 +391,8 @@ pub(crate) enum Reply {
     Nothing,
     /// Send these frames in order (SUBSCRIBE and friends: one per channel).
     Frames(Vec<Frame>),
+    /// The command blocked: wait for this before running the next one.
+    Block(blocking::Blocked),
 }
 
 /// Run one command from `args` (non-empty) for `client`. `now` is the batch's Unix time in
@@ -481,15 +490,23 @@ pub(crate) fn dispatch(shared: &Shared, client: &mut Client, args: &[Bytes], now
             client,
             locked: &mut locked,
             now,
+            in_exec: false,
         };
         (def.handler)(&mut ctx, args)
     };
+    if !client.ready_keys.is_empty() {
+        let ready = std::mem::take(&mut client.ready_keys);
+        crate::blocking::serve(shared, ready);
+    }
     record(shared, def, started, &frame);
     if std::mem::take(&mut client.no_reply) {
         return Reply::Nothing;
     }
     if let Some(frames) = client.replies.take() {
         return Reply::Frames(frames);
+    }
+    if let Some(b) = client.block.take() {
+        return Reply::Block(b);
     }
     Reply::Frame(frame)
 }

@@ -470,9 +470,10 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
         section(&mut out, "Clients");
         let _ = write!(
             out,
-            "connected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\n",
+            "connected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\n",
             shared.clients.connected(),
-            shared.runtime.maxclients.load(Relaxed)
+            shared.runtime.maxclients.load(Relaxed),
+            shared.blocking.blocked()
         );
     }
     if want("memory") {

@@ -146,6 +146,7 @@ pub(crate) fn exec(shared: &Shared, client: &mut Client, now: u64) -> Frame {
             client,
             locked: &mut locked,
             now,
+            in_exec: true,
         };
         // A queued UNWATCH must not lock shards we hold; EXEC unwatches everything below.
         let reply = if def.spec.name == "unwatch" {
@@ -158,5 +159,9 @@ pub(crate) fn exec(shared: &Shared, client: &mut Client, now: u64) -> Frame {
     }
     drop(locked);
     unwatch_all(shared, client);
+    if !client.ready_keys.is_empty() {
+        let ready = std::mem::take(&mut client.ready_keys);
+        crate::blocking::serve(shared, ready);
+    }
     Frame::Array(replies)
 }

@@ -1,0 +1,242 @@
+//! Blocking list commands: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP.
+//!
+//! Each first tries to serve itself like its non-blocking twin. Otherwise (outside a
+//! transaction, where blocking commands never block) it registers a waiter while its shard
+//! locks are held and hands the connection a [`Blocked`] to wait on; see [`crate::blocking`].
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use confab_protocol::Frame;
+use tokio::sync::oneshot;
+
+use super::{err, parse_f64, parse_i64, syntax, Ctx, Handler, Plan};
+use crate::blocking::{self, BlockOp, Waiter};
+use crate::db::{Keyspace, ShardSet};
+
+pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
+    ("blpop", blpop, Plan::Keys),
+    ("brpop", brpop, Plan::Keys),
+    ("blmove", blmove, Plan::Keys),
+    ("brpoplpush", brpoplpush, Plan::Keys),
+    ("blmpop", blmpop, Plan::Custom(blmpop_plan)),
+];
+
+/// A registered wait the connection must see through.
+pub(crate) struct Blocked {
+    pub waiter: std::sync::Arc<Waiter>,
+    pub rx: oneshot::Receiver<Frame>,
+    /// `None` = wait forever.
+    pub timeout: Option<Duration>,
+    /// What a timeout replies.
+    pub timeout_reply: Frame,
+}
+
+/// Redis's `getTimeoutFromObjectOrReply` in seconds: a float, not negative; 0 = forever.
+fn parse_timeout(b: &[u8]) -> Result<Option<Duration>, Frame> {
+    let Some(secs) = parse_f64(b).filter(|v| v.is_finite()) else {
+        return Err(err("ERR timeout is not a float or out of range"));
+    };
+    let ms = (secs * 1000.0).ceil();
+    if ms < 0.0 {
+        return Err(err("ERR timeout is negative"));
+    }
+    if ms > 1e15 {
+        return Err(err("ERR timeout is out of range"));
+    }
+    Ok((ms > 0.0).then(|| Duration::from_millis(ms as u64)))
+}
+
+/// Kind check of every key first (WRONGTYPE wins), then the first non-empty list serves.
+fn try_pop(
+    ctx: &mut Ctx<'_, '_>,
+    keys: &[Bytes],
+    left: bool,
+    count: usize,
+) -> Result<Option<(Bytes, Vec<Bytes>)>, Frame> {
+    let now = ctx.now;
+    for k in keys {
+        match super::coll::kind(ctx.shard(k), k, now) {
+            Some("list") => {
+                if let Some(elems) = blocking::pop_list(ctx.shard(k), k, now, left, count) {
+                    return Ok(Some((k.clone(), elems)));
+                }
+            }
+            Some(_) => return Err(super::wrongtype()),
+            None => {}
+        }
+    }
+    Ok(None)
+}
+
+/// Block on `keys`, or reply `timeout_reply` at once inside a transaction.
+fn block(
+    ctx: &mut Ctx<'_, '_>,
+    keys: Vec<Bytes>,
+    op: BlockOp,
+    timeout: Option<Duration>,
+    timeout_reply: Frame,
+) -> Frame {
+    if ctx.in_exec {
+        return timeout_reply;
+    }
+    let keys: Vec<Bytes> = keys.iter().map(|k| Bytes::copy_from_slice(k)).collect();
+    let (waiter, rx) = Waiter::new(ctx.client.handle.id, ctx.client.db, keys, op);
+    ctx.shared.blocking.register(&waiter);
+    ctx.client.block = Some(Blocked {
+        waiter,
+        rx,
+        timeout,
+        timeout_reply,
+    });
+    Frame::Null
+}
+
+fn bpop(ctx: &mut Ctx<'_, '_>, a: &[Bytes], left: bool) -> Frame {
+    let timeout = match parse_timeout(&a[a.len() - 1]) {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    let keys = &a[1..a.len() - 1];
+    match try_pop(ctx, keys, left, 1) {
+        Err(e) => e,
+        Ok(Some((key, elems))) => blocking::pop_reply(&BlockOp::Pop { left }, &key, elems),
+        Ok(None) => block(
+            ctx,
+            keys.to_vec(),
+            BlockOp::Pop { left },
+            timeout,
+            Frame::NullArray,
+        ),
+    }
+}
+
+/// # Format
+/// `BLPOP key [key ...] timeout`
+fn blpop(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    bpop(ctx, a, true)
+}
+
+/// # Format
+/// `BRPOP key [key ...] timeout`
+fn brpop(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    bpop(ctx, a, false)
+}
+
+fn side(b: &[u8]) -> Option<bool> {
+    if super::eq_ic(b, "left") {
+        Some(true)
+    } else if super::eq_ic(b, "right") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+fn bmove(
+    ctx: &mut Ctx<'_, '_>,
+    src: &Bytes,
+    dst: &Bytes,
+    from_left: bool,
+    to_left: bool,
+    t: &[u8],
+) -> Frame {
+    let timeout = match parse_timeout(t) {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    let now = ctx.now;
+    match super::coll::kind(ctx.shard(src), src, now) {
+        Some("list") => {
+            if let Some(k) = super::coll::kind(ctx.shard(dst), dst, now) {
+                if k != "list" {
+                    return super::wrongtype();
+                }
+            }
+            let Some(mut elems) = blocking::pop_list(ctx.shard(src), src, now, from_left, 1) else {
+                return Frame::Null;
+            };
+            let elem = elems.pop().unwrap_or_default();
+            blocking::push_list(ctx.shard(dst), dst, now, to_left, elem.clone());
+            ctx.signal_key_ready(dst);
+            Frame::Bulk(elem)
+        }
+        Some(_) => super::wrongtype(),
+        None => block(
+            ctx,
+            vec![src.clone()],
+            BlockOp::Move {
+                from_left,
+                to_left,
+                dst: Bytes::copy_from_slice(dst),
+            },
+            timeout,
+            Frame::Null,
+        ),
+    }
+}
+
+/// # Format
+/// `BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout`
+fn blmove(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let (Some(from), Some(to)) = (side(&a[3]), side(&a[4])) else {
+        return syntax();
+    };
+    bmove(ctx, &a[1], &a[2], from, to, &a[5])
+}
+
+/// # Format
+/// `BRPOPLPUSH source destination timeout`
+fn brpoplpush(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    bmove(ctx, &a[1], &a[2], false, true, &a[3])
+}
+
+fn blmpop_plan(ks: &Keyspace, db: usize, a: &[Bytes]) -> ShardSet {
+    let n = parse_i64(&a[2]).unwrap_or(0).max(0) as usize;
+    a.iter()
+        .skip(3)
+        .take(n)
+        .map(|k| ks.shard_index(db, k))
+        .collect()
+}
+
+/// # Format
+/// `BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]`
+fn blmpop(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let timeout = match parse_timeout(&a[1]) {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    let numkeys = match parse_i64(&a[2]) {
+        Some(n) if n >= 1 => n as usize,
+        _ => return err("ERR numkeys should be greater than 0"),
+    };
+    let where_idx = 3 + numkeys;
+    if where_idx >= a.len() {
+        return syntax();
+    }
+    let Some(left) = side(&a[where_idx]) else {
+        return syntax();
+    };
+    let mut count = None;
+    let mut j = where_idx + 1;
+    while j < a.len() {
+        if count.is_none() && super::eq_ic(&a[j], "count") && j + 1 < a.len() {
+            match parse_i64(&a[j + 1]) {
+                Some(n) if n >= 1 => count = Some(n as usize),
+                _ => return err("ERR count should be greater than 0"),
+            }
+            j += 2;
+        } else {
+            return syntax();
+        }
+    }
+    let count = count.unwrap_or(1);
+    let keys = &a[3..where_idx];
+    let op = BlockOp::MPop { left, count };
+    match try_pop(ctx, keys, left, count) {
+        Err(e) => e,
+        Ok(Some((key, elems))) => blocking::pop_reply(&op, &key, elems),
+        Ok(None) => block(ctx, keys.to_vec(), op, timeout, Frame::NullArray),
+    }
+}

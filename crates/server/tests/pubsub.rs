@@ -1,0 +1,256 @@
+//! Pub/sub: fan-out, ordering, slow consumers, RESP3 pushes and the shutdown notice.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::*;
+use confab_client::{Client, Frame};
+use confab_server::{Config, OutputLimits};
+
+async fn subscriber(srv: &TestServer, channels: &[&str]) -> Client {
+    let mut c = srv.client().await;
+    let mut args = vec!["SUBSCRIBE"];
+    args.extend_from_slice(channels);
+    c.queue(&args);
+    c.flush().await.unwrap();
+    for _ in channels {
+        let f = c.read_frame_timeout(Duration::from_secs(5)).await.unwrap();
+        assert!(
+            matches!(f, Some(Frame::Array(_)) | Some(Frame::Push(_))),
+            "{f:?}"
+        );
+    }
+    c
+}
+
+fn message_payload(f: Frame) -> Bytes {
+    match f {
+        Frame::Array(mut v) | Frame::Push(mut v) if v.len() == 3 => match v.pop() {
+            Some(Frame::Bulk(b)) => b,
+            other => panic!("bad message payload {other:?}"),
+        },
+        other => panic!("not a message: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundred_subscribers_get_every_message_in_publisher_order() {
+    const SUBS: usize = 100;
+    const PUBLISHERS: usize = 4;
+    const PER_PUBLISHER: usize = 10_000;
+    let srv = TestServer::start().await;
+    let mut subs = Vec::new();
+    for _ in 0..SUBS {
+        subs.push(subscriber(&srv, &["fanout"]).await);
+    }
+    let mut probe = srv.client().await;
+    assert_eq!(
+        cmd(&mut probe, &["PUBSUB", "NUMSUB", "fanout"]).await,
+        Frame::Array(vec![bulk("fanout"), Frame::Integer(SUBS as i64)])
+    );
+    let readers: Vec<_> = subs
+        .into_iter()
+        .map(|mut c| {
+            tokio::spawn(async move {
+                let mut next = [0usize; PUBLISHERS];
+                for _ in 0..PUBLISHERS * PER_PUBLISHER {
+                    let f = c
+                        .read_frame_timeout(Duration::from_secs(30))
+                        .await
+                        .unwrap()
+                        .expect("subscriber closed early");
+                    let p = message_payload(f);
+                    let text = std::str::from_utf8(&p).unwrap();
+                    let (who, n) = text.split_once(':').unwrap();
+                    let (who, n): (usize, usize) = (who.parse().unwrap(), n.parse().unwrap());
+                    assert_eq!(n, next[who], "publisher {who}'s messages out of order");
+                    next[who] += 1;
+                }
+                next
+            })
+        })
+        .collect();
+    let publishers: Vec<_> = (0..PUBLISHERS)
+        .map(|p| {
+            let addr = srv.addr;
+            tokio::spawn(async move {
+                let mut c = Client::connect(addr).await.unwrap();
+                for chunk in 0..PER_PUBLISHER / 100 {
+                    for i in chunk * 100..(chunk + 1) * 100 {
+                        c.queue(&["PUBLISH", "fanout", &format!("{p}:{i}")]);
+                    }
+                    c.flush().await.unwrap();
+                    for _ in 0..100 {
+                        let r = c.read_frame().await.unwrap().unwrap();
+                        assert_eq!(r, Frame::Integer(SUBS as i64), "receiver count");
+                    }
+                }
+            })
+        })
+        .collect();
+    for p in publishers {
+        p.await.unwrap();
+    }
+    for r in readers {
+        assert_eq!(r.await.unwrap(), [PER_PUBLISHER; PUBLISHERS]);
+    }
+    srv.stop().await;
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_subscriber_is_cut_off_others_keep_receiving() {
+    let srv = TestServer::start_with(Config {
+        pubsub_limits: OutputLimits {
+            hard: 4 * 1024 * 1024,
+            soft: 1024 * 1024,
+            soft_seconds: 60,
+        },
+        ..Config::for_tests()
+    })
+    .await;
+    // The slow one subscribes and never reads again.
+    let mut slow = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    use tokio::io::AsyncWriteExt;
+    slow.write_all(b"SUBSCRIBE big\r\n").await.unwrap();
+    let _ = read_raw(&mut slow, 30).await;
+    let mut good = subscriber(&srv, &["big"]).await;
+    let before = rss_kib();
+    let payload = "x".repeat(64 * 1024);
+    let mut publisher = srv.client().await;
+    let total = 1000; // 64 MB in all, 16x the hard limit
+    let reader = tokio::spawn(async move {
+        for _ in 0..total {
+            let f = good
+                .read_frame_timeout(Duration::from_secs(30))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(message_payload(f).len(), 64 * 1024);
+        }
+    });
+    let mut receivers_last = 0;
+    for _ in 0..total {
+        let Frame::Integer(n) = cmd(&mut publisher, &["PUBLISH", "big", &payload]).await else {
+            panic!()
+        };
+        receivers_last = n;
+    }
+    reader.await.unwrap();
+    assert_eq!(
+        receivers_last, 1,
+        "slow subscriber still counted as a receiver"
+    );
+    let grown = rss_kib().saturating_sub(before);
+    assert!(grown < 200 * 1024, "server memory grew {grown} KiB");
+    assert!(
+        closed_by_server(&mut slow).await,
+        "slow subscriber not disconnected"
+    );
+    assert_eq!(
+        cmd(&mut publisher, &["PUBSUB", "NUMSUB", "big"]).await,
+        Frame::Array(vec![bulk("big"), Frame::Integer(0)])
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resp3_pushes_interleave_with_replies() {
+    let srv = TestServer::start().await;
+    let mut c = srv.client().await;
+    c.hello(3, None).await.unwrap();
+    c.queue(&["SUBSCRIBE", "ch"]);
+    c.flush().await.unwrap();
+    assert_eq!(
+        c.read_frame().await.unwrap(),
+        Some(Frame::Push(vec![
+            bulk("subscribe"),
+            bulk("ch"),
+            Frame::Integer(1)
+        ]))
+    );
+    // RESP3 allows ordinary commands while subscribed.
+    let mut p = srv.client().await;
+    assert_eq!(
+        cmd(&mut p, &["PUBLISH", "ch", "one"]).await,
+        Frame::Integer(1)
+    );
+    c.queue(&["SET", "k", "v"]);
+    c.flush().await.unwrap();
+    let mut saw_push = false;
+    let mut saw_ok = false;
+    for _ in 0..2 {
+        match c.read_frame_timeout(Duration::from_secs(5)).await.unwrap() {
+            Some(Frame::Push(v)) => {
+                assert_eq!(v, vec![bulk("message"), bulk("ch"), bulk("one")]);
+                saw_push = true;
+            }
+            Some(Frame::Simple(s)) if s == "OK" => saw_ok = true,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(saw_push && saw_ok);
+    // Pattern subscriptions get pmessage pushes.
+    c.queue(&["PSUBSCRIBE", "c*"]);
+    c.flush().await.unwrap();
+    assert_eq!(
+        c.read_frame().await.unwrap(),
+        Some(Frame::Push(vec![
+            bulk("psubscribe"),
+            bulk("c*"),
+            Frame::Integer(2)
+        ]))
+    );
+    assert_eq!(
+        cmd(&mut p, &["PUBLISH", "ch", "two"]).await,
+        Frame::Integer(2)
+    );
+    let mut kinds = Vec::new();
+    for _ in 0..2 {
+        if let Some(Frame::Push(v)) = c.read_frame_timeout(Duration::from_secs(5)).await.unwrap() {
+            kinds.push(v[0].clone());
+        }
+    }
+    kinds.sort_by_key(|f| format!("{f:?}"));
+    assert_eq!(kinds, vec![bulk("message"), bulk("pmessage")]);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_notice_reaches_subscribers() {
+    let srv = TestServer::start().await;
+    let mut r2 = subscriber(&srv, &["news"]).await;
+    let mut r3 = srv.client().await;
+    r3.hello(3, None).await.unwrap();
+    r3.queue(&["SUBSCRIBE", "news"]);
+    r3.flush().await.unwrap();
+    r3.read_frame().await.unwrap();
+    srv.shutdown.trigger("test shutdown");
+    let started = Instant::now();
+    assert_eq!(
+        r2.read_frame_timeout(Duration::from_secs(5)).await.unwrap(),
+        Some(Frame::Array(vec![bulk("shutdown"), bulk("test shutdown")]))
+    );
+    assert_eq!(
+        r3.read_frame_timeout(Duration::from_secs(5)).await.unwrap(),
+        Some(Frame::Push(vec![bulk("shutdown"), bulk("test shutdown")]))
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    tokio::time::timeout(Duration::from_secs(10), srv.join)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
