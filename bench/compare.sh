@@ -16,6 +16,7 @@ SHARED=${SHARED:-$ROOT/../shared/bench}
 ROUNDS=${ROUNDS:-3}
 IDLE_N=${IDLE_N:-10000}
 OUT=${OUT:-$(mktemp -d /tmp/confab-bench.XXXXXX)}
+mkdir -p "$OUT"
 CSV=$OUT/results.csv
 
 command -v redis-server >/dev/null || { echo "redis-server is required (apt-get install redis-server redis-tools)"; exit 2; }

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use confab_protocol::Frame;
 use tokio::sync::oneshot;
 
-use super::{err, parse_f64, parse_i64, syntax, Ctx, Handler, Plan};
+use super::{err, parse_i64, syntax, Ctx, Handler, Plan};
 use crate::blocking::{self, BlockOp, Waiter};
 use crate::db::{Keyspace, ShardSet};
 
@@ -32,17 +32,16 @@ pub(crate) struct Blocked {
     pub timeout_reply: Frame,
 }
 
-/// Redis's `getTimeoutFromObjectOrReply` in seconds: a float, not negative; 0 = forever.
+/// Redis's `getTimeoutFromObjectOrReply` in seconds: parsed as a long double, then
+/// `(long long) ceill(t * 1000)`; anything outside the `long long` range becomes negative on
+/// x86-64, as it does in Redis. 0 = forever.
 fn parse_timeout(b: &[u8]) -> Result<Option<Duration>, Frame> {
-    let Some(secs) = parse_f64(b).filter(|v| v.is_finite()) else {
+    let Some(secs) = super::strings::LongDouble::parse(b) else {
         return Err(err("ERR timeout is not a float or out of range"));
     };
-    let ms = (secs * 1000.0).ceil();
-    if ms < 0.0 {
+    let ms = (secs.to_f64() * 1000.0).ceil();
+    if !(0.0..9.2e18).contains(&ms) {
         return Err(err("ERR timeout is negative"));
-    }
-    if ms > 1e15 {
-        return Err(err("ERR timeout is out of range"));
     }
     Ok((ms > 0.0).then(|| Duration::from_millis(ms as u64)))
 }
@@ -78,7 +77,12 @@ fn block(
     timeout_reply: Frame,
 ) -> Frame {
     if ctx.in_exec {
-        return timeout_reply;
+        // Inside a transaction it answers as its non-blocking twin would: LMOVE's null bulk
+        // for the moves, a null array for the pops.
+        return match op {
+            BlockOp::Move { .. } => Frame::Null,
+            _ => timeout_reply,
+        };
     }
     let keys: Vec<Bytes> = keys.iter().map(|k| Bytes::copy_from_slice(k)).collect();
     let (waiter, rx) = Waiter::new(ctx.client.handle.id, ctx.client.db, keys, op);
@@ -171,7 +175,7 @@ fn bmove(
                 dst: Bytes::copy_from_slice(dst),
             },
             timeout,
-            Frame::Null,
+            Frame::NullArray,
         ),
     }
 }

@@ -324,14 +324,15 @@ fn client(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         }
         ("kill", n) if n >= 3 => client_kill(ctx, a),
         ("unblock", 3 | 4) => {
-            let Some(id) = parse_i64(&a[2]) else {
-                return err(super::NOT_INTEGER);
-            };
+            // The reason is checked before the id, as Redis does.
             let error = match a.get(3) {
                 None => false,
                 Some(m) if eq_ic(m, "timeout") => false,
                 Some(m) if eq_ic(m, "error") => true,
                 Some(_) => return err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
+            };
+            let Some(id) = parse_i64(&a[2]) else {
+                return err(super::NOT_INTEGER);
             };
             let Some(w) = ctx.shared.blocking.of_client(id as u64) else {
                 return int(0);
@@ -344,10 +345,28 @@ fn client(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             int(i64::from(w.cancel(reply)))
         }
         _ => match super::table::lookup_sub("client", &sub) {
+            // The dispatcher only checks a subcommand's table arity; a served subcommand
+            // that passes it but has no form with this many arguments (CLIENT UNBLOCK 1 2 3)
+            // gets Redis's `addReplySubcommandSyntaxError`.
+            Some(spec) if spec_is_supported(&sub) && super::arity_ok(spec.arity, argc) => {
+                subcommand_syntax_error(a)
+            }
             Some(spec) if spec_is_supported(&sub) => arity_error(spec.name),
             _ => unknown_subcommand("client", &a[1]),
         },
     }
+}
+
+/// `ERR unknown subcommand or wrong number of arguments for 'x'. Try CLIENT HELP.`
+fn subcommand_syntax_error(a: &[Bytes]) -> Frame {
+    let sub = String::from_utf8_lossy(&a[1][..a[1].len().min(128)]).into_owned();
+    err_owned(
+        format!(
+            "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {} HELP.",
+            String::from_utf8_lossy(&a[0]).to_ascii_uppercase()
+        )
+        .replace(['\r', '\n'], " "),
+    )
 }
 
 fn spec_is_supported(sub: &str) -> bool {
@@ -368,10 +387,11 @@ fn spec_is_supported(sub: &str) -> bool {
 
 fn client_list(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     let mut ids: Option<Vec<u64>> = None;
+    let mut only_pubsub: Option<bool> = None;
     if a.len() == 4 && eq_ic(&a[2], "type") {
         let t = String::from_utf8_lossy(&a[3]).to_ascii_lowercase();
         match t.as_str() {
-            "normal" | "pubsub" => {}
+            "normal" | "pubsub" => only_pubsub = Some(t == "pubsub"),
             "master" | "replica" | "slave" => return verbatim(String::new()),
             _ => {
                 return err_owned(format!(
@@ -383,9 +403,10 @@ fn client_list(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     } else if a.len() > 3 && eq_ic(&a[2], "id") {
         let mut v = Vec::new();
         for id in &a[3..] {
+            // Any integer is accepted; ids that match no client (0, negative) list nothing.
             match parse_i64(id) {
-                Some(n) if n > 0 => v.push(n as u64),
-                _ => return err("ERR Invalid client ID"),
+                Some(n) => v.extend(u64::try_from(n).ok()),
+                None => return err("ERR Invalid client ID"),
             }
         }
         ids = Some(v);
@@ -396,6 +417,12 @@ fn client_list(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     for h in ctx.shared.clients.snapshot() {
         if let Some(ids) = &ids {
             if !ids.contains(&h.id) {
+                continue;
+            }
+        }
+        if let Some(want_pubsub) = only_pubsub {
+            let is_pubsub = h.subscriptions.load(Relaxed) + h.psubscriptions.load(Relaxed) > 0;
+            if is_pubsub != want_pubsub {
                 continue;
             }
         }

@@ -7,10 +7,9 @@ use bytes::Bytes;
 use confab_protocol::{Frame, Protocol};
 
 use super::coll::{self, parse_scan, scan_items, scan_reply};
-use super::strings::own;
+use super::strings::{own, LongDouble};
 use super::{
-    arity_error, bulk, eq_ic, err, format_float, int, ok, parse_f64, parse_i64, syntax, Ctx,
-    Handler, Plan, NOT_INTEGER,
+    arity_error, bulk, eq_ic, err, int, ok, parse_i64, syntax, Ctx, Handler, Plan, NOT_INTEGER,
 };
 use crate::db::{HashValue, Value};
 
@@ -247,25 +246,24 @@ fn hincrby(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 /// # Format
 /// `HINCRBYFLOAT key field increment`
 fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
-    let by = match parse_f64(&a[3]) {
-        Some(v) if v.is_finite() => v,
+    let by = match LongDouble::parse(&a[3]) {
+        Some(v) if !v.is_infinite() => v,
         Some(_) => return err("ERR value is NaN or Infinity"),
         None => return err(super::NOT_FLOAT),
     };
     reply(with_hash_mut(ctx, &a[1], true, |h| {
         let h = h.expect("created");
         let cur = match h.get(&a[2][..]) {
-            None => 0.0,
-            Some(v) => match parse_f64(v) {
+            None => LongDouble::ZERO,
+            Some(v) => match LongDouble::parse(v) {
                 Some(n) => n,
                 None => return err("ERR hash value is not a float"),
             },
         };
-        let new = cur + by;
-        if !new.is_finite() {
+        let Some(new) = cur.plus(by) else {
             return err("ERR increment would produce NaN or Infinity");
-        }
-        let text = Bytes::from(format_float(new));
+        };
+        let text = Bytes::from(new.to_human());
         match h.get_mut(&a[2][..]) {
             Some(v) => *v = text.clone(),
             None => {
@@ -299,8 +297,10 @@ fn hrandfield(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             h.get_index(i).map_or(Frame::Null, |(k, _)| bulk(k.clone()))
         }));
     }
-    let Some(count) = parse_i64(&a[2]).filter(|c| *c > i64::MIN) else {
-        return err(NOT_INTEGER);
+    let count = match parse_i64(&a[2]) {
+        None => return err(NOT_INTEGER),
+        Some(i64::MIN) => return err(super::OUT_OF_LONG_RANGE),
+        Some(c) => c,
     };
     let withvalues = match a.len() {
         3 => false,

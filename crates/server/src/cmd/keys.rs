@@ -190,7 +190,13 @@ fn ttl_generic(ctx: &mut Ctx<'_, '_>, a: &[Bytes], ms: bool, abs: bool) -> Frame
     } else {
         (at as i64 - now as i64).max(0)
     };
-    int(if ms { ttl } else { (ttl + 500) / 1000 })
+    // Rounded to the nearest second without overflowing for expiry times near i64::MAX
+    // (PXAT 9223372036854775807 has EXPIRETIME 9223372036854776).
+    int(if ms {
+        ttl
+    } else {
+        ttl / 1000 + (ttl % 1000 + 500) / 1000
+    })
 }
 
 /// # Format
@@ -287,12 +293,25 @@ fn keys(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     Frame::Array(out)
 }
 
-/// Parse a SCAN cursor as Redis does (`strtoul`, whole argument, no leading space).
+/// Parse a SCAN cursor as Redis's `parseScanCursorOrReply` does: C `strtoul` over the whole
+/// argument with no leading space. So an optional sign is accepted and a minus negates modulo
+/// 2^64 (`-1` is the largest cursor), and an empty argument is cursor 0; values above 2^64-1
+/// (`ERANGE`) and any trailing byte are refused.
 pub(crate) fn parse_cursor(b: &[u8]) -> Option<u64> {
-    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+    let (neg, digits) = match b.first() {
+        None => return Some(0),
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        Some(_) => (false, b),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    std::str::from_utf8(b).ok()?.parse::<u64>().ok()
+    let mut v: u64 = 0;
+    for &c in digits {
+        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
 }
 
 /// # Format
@@ -415,11 +434,15 @@ fn flushall(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     ok()
 }
 
-/// A database index argument: Redis's `getIntFromObjectOrReply` then range check.
-fn db_index(ctx: &Ctx<'_, '_>, b: &[u8], not_int: &'static str) -> Result<usize, Frame> {
-    let v = parse_i64(b)
-        .filter(|v| i32::try_from(*v).is_ok())
-        .ok_or_else(|| err(not_int))?;
+/// A database index argument: Redis's `getIntFromObjectOrReply` (no custom message: an integer
+/// outside the C `int` range has its own error) then the range check.
+fn db_index(ctx: &Ctx<'_, '_>, b: &[u8]) -> Result<usize, Frame> {
+    let v = arg_i64(b)?;
+    if i32::try_from(v).is_err() {
+        return Err(err(
+            "ERR value is out of range, value must between -2147483648 and 2147483647",
+        ));
+    }
     if v < 0 || v as usize >= ctx.shared.keyspace.databases() {
         return Err(err("ERR DB index is out of range"));
     }
@@ -429,7 +452,7 @@ fn db_index(ctx: &Ctx<'_, '_>, b: &[u8], not_int: &'static str) -> Result<usize,
 /// # Format
 /// `SELECT index`
 fn select(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
-    match db_index(ctx, &a[1], NOT_INTEGER) {
+    match db_index(ctx, &a[1]) {
         Ok(db) => {
             ctx.client.db = db;
             ctx.client
@@ -485,7 +508,7 @@ fn move_plan(ks: &Keyspace, db: usize, a: &[Bytes]) -> ShardSet {
 /// # Format
 /// `MOVE key db`
 fn move_cmd(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
-    let dst = match db_index(ctx, &a[2], NOT_INTEGER) {
+    let dst = match db_index(ctx, &a[2]) {
         Ok(d) => d,
         Err(e) => return e,
     };
@@ -538,7 +561,7 @@ fn copy(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         if eq_ic(&a[j], "replace") {
             replace = true;
         } else if eq_ic(&a[j], "db") && j + 1 < a.len() {
-            match db_index(ctx, &a[j + 1], NOT_INTEGER) {
+            match db_index(ctx, &a[j + 1]) {
                 Ok(d) => dst_db = d,
                 Err(e) => return e,
             }

@@ -285,6 +285,9 @@ pub(crate) const WRONGTYPE: &str =
 pub(crate) const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
 pub(crate) const SYNTAX: &str = "ERR syntax error";
 pub(crate) const NOT_FLOAT: &str = "ERR value is not a valid float";
+/// Redis's `getRangeLongFromObjectOrReply(-LONG_MAX, LONG_MAX)` error.
+pub(crate) const OUT_OF_LONG_RANGE: &str =
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
 
 pub(crate) fn wrongtype() -> Frame {
     err(WRONGTYPE)
@@ -339,43 +342,6 @@ pub(crate) fn arg_i64(b: &[u8]) -> Result<i64, Frame> {
     parse_i64(b).ok_or_else(|| err(NOT_INTEGER))
 }
 
-/// Parse a float argument as Redis's `strtold`-based parsing accepts it: no surrounding
-/// spaces, no NaN.
-pub(crate) fn parse_f64(b: &[u8]) -> Option<f64> {
-    let s = std::str::from_utf8(b).ok()?;
-    if s.is_empty()
-        || s.starts_with(|c: char| c.is_whitespace())
-        || s.ends_with(char::is_whitespace)
-    {
-        return None;
-    }
-    let lower = s.to_ascii_lowercase();
-    let v = match lower.as_str() {
-        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
-        "-inf" | "-infinity" => f64::NEG_INFINITY,
-        _ => {
-            if lower.contains("nan") || lower.contains("inf") {
-                return None;
-            }
-            s.parse::<f64>().ok()?
-        }
-    };
-    if v.is_nan() {
-        None
-    } else {
-        Some(v)
-    }
-}
-
-/// Format a float as Redis's human-friendly long double output (INCRBYFLOAT, HINCRBYFLOAT):
-/// fixed notation, shortest digits that round-trip.
-pub(crate) fn format_float(v: f64) -> String {
-    if v == 0.0 {
-        return "0".into();
-    }
-    format!("{v}")
-}
-
 /// Case-insensitive ASCII comparison of an argument with a keyword.
 pub(crate) fn eq_ic(arg: &[u8], kw: &str) -> bool {
     arg.eq_ignore_ascii_case(kw.as_bytes())
@@ -409,6 +375,16 @@ pub(crate) fn dispatch(shared: &Shared, client: &mut Client, args: &[Bytes], now
     };
     let stats = &shared.stats.local().commands[def.idx];
     if !arity_ok(def.spec.arity, args.len()) {
+        if def.spec.name == "exec" {
+            // Redis turns a rejected EXEC into an aborted transaction.
+            tx::discard_state(shared, client);
+            return Reply::Frame(reject(
+                shared,
+                client,
+                Some(stats),
+                err("EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command"),
+            ));
+        }
         return Reply::Frame(reject(
             shared,
             client,
@@ -445,7 +421,7 @@ pub(crate) fn dispatch(shared: &Shared, client: &mut Client, args: &[Bytes], now
             Some(stats),
             err_owned(format!(
                 "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-                def.spec.name
+                full_name(def, args)
             )),
         ));
     }
@@ -558,6 +534,17 @@ fn container_check(def: &CommandDef, args: &[Bytes]) -> Option<Frame> {
         Some(spec) if !arity_ok(spec.arity, args.len()) => Some(arity_error(spec.name)),
         Some(_) => None,
     }
+}
+
+/// The name Redis reports for a command: `container|sub` for a known subcommand.
+fn full_name(def: &CommandDef, args: &[Bytes]) -> String {
+    if !def.spec.subcommands.is_empty() && args.len() >= 2 {
+        let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+        if let Some(spec) = table::lookup_sub(def.spec.name, &sub) {
+            return spec.name.to_string();
+        }
+    }
+    def.spec.name.to_string()
 }
 
 /// `ERR unknown command '...', with args beginning with: '...' ` exactly as Redis formats it.
@@ -675,19 +662,6 @@ mod tests {
         assert_eq!(parse_i64(b"-0"), None);
         assert_eq!(parse_i64(b""), None);
         assert_eq!(parse_i64(b"1.0"), None);
-    }
-
-    #[test]
-    fn floats_like_redis() {
-        assert_eq!(parse_f64(b"1.5"), Some(1.5));
-        assert_eq!(parse_f64(b"5.0e3"), Some(5000.0));
-        assert_eq!(parse_f64(b"-inf"), Some(f64::NEG_INFINITY));
-        assert_eq!(parse_f64(b"nan"), None);
-        assert_eq!(parse_f64(b" 1"), None);
-        assert_eq!(parse_f64(b"abc"), None);
-        assert_eq!(format_float(10.5 + 0.1), "10.6");
-        assert_eq!(format_float(5000.0), "5000");
-        assert_eq!(format_float(3e-5), "0.00003");
     }
 
     #[test]

@@ -135,7 +135,7 @@ fn command(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             Frame::Array(
                 a[2..]
                     .iter()
-                    .map(|n| find_served(shared, n).map_or(Frame::NullArray, |s| s.info_frame()))
+                    .map(|n| find_served(shared, n).map_or(Frame::Null, |s| s.info_frame()))
                     .collect(),
             )
         }
@@ -180,7 +180,7 @@ fn command(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             }
             syntax()
         }
-        "getkeys" if a.len() >= 3 => {
+        "getkeys" if a.len() >= 4 => {
             let Some(def) = shared.commands.get(&a[2]) else {
                 return err("ERR Invalid command specified");
             };
@@ -274,11 +274,17 @@ fn config(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             let params = config_params(ctx.shared);
             let mut out = Vec::new();
             for (name, value) in &params {
-                if a[2..]
+                // A plain name (no glob characters) is echoed as typed, as Redis does.
+                let hit = a[2..]
                     .iter()
-                    .any(|p| glob::matches(p, name.as_bytes(), true))
-                {
-                    out.push((bulk_str(name), bulk_str(value)));
+                    .find(|p| glob::matches(p, name.as_bytes(), true));
+                if let Some(p) = hit {
+                    let shown = if p.iter().any(|c| matches!(c, b'*' | b'?' | b'[')) {
+                        bulk_str(name)
+                    } else {
+                        bulk(p.clone())
+                    };
+                    out.push((shown, bulk_str(value)));
                 }
             }
             Frame::Map(out)

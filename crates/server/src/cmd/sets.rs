@@ -164,9 +164,8 @@ fn spop(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     }
     let count = if a.len() == 3 {
         match parse_i64(&a[2]) {
-            None => return err(NOT_INTEGER),
-            Some(n) if n < 0 => return err("ERR value is out of range, must be positive"),
-            Some(n) => Some(n),
+            Some(n) if n >= 0 => Some(n),
+            _ => return err("ERR value is out of range, must be positive"),
         }
     } else {
         None
@@ -180,6 +179,12 @@ fn spop(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             };
         };
         let n = count.unwrap_or(1);
+        if count.is_some() && n >= s.len() as i64 {
+            // The whole set goes, listed as SMEMBERS lists it.
+            let all = ordered(s);
+            s.clear();
+            return Frame::Set(all.into_iter().map(bulk).collect());
+        }
         let mut picks = coll::random_positions(s.len(), n);
         picks.sort_unstable_by(|x, y| y.cmp(x));
         let popped: Vec<Frame> = picks
@@ -201,8 +206,9 @@ fn srandmember(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         return syntax();
     }
     let count = if a.len() == 3 {
-        match parse_i64(&a[2]).filter(|c| *c > i64::MIN) {
+        match parse_i64(&a[2]) {
             None => return err(NOT_INTEGER),
+            Some(i64::MIN) => return err(super::OUT_OF_LONG_RANGE),
             Some(n) => Some(n),
         }
     } else {
@@ -350,8 +356,7 @@ fn sintercard(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         if super::eq_ic(&a[j], "limit") && j + 1 < a.len() {
             match parse_i64(&a[j + 1]) {
                 Some(n) if n >= 0 => limit = n as usize,
-                Some(_) => return err("ERR LIMIT can't be negative"),
-                None => return err(NOT_INTEGER),
+                _ => return err("ERR LIMIT can't be negative"),
             }
             j += 2;
         } else {

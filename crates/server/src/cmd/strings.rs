@@ -7,10 +7,13 @@ use bytes::{Bytes, BytesMut};
 use confab_protocol::Frame;
 
 use super::{
-    arg_i64, bulk, eq_ic, err, err_owned, format_float, int, ok, parse_f64, parse_i64, syntax,
-    wrongtype, Ctx, Handler, Plan, NOT_FLOAT, NOT_INTEGER,
+    arg_i64, bulk, eq_ic, err, err_owned, int, ok, parse_i64, syntax, wrongtype, Ctx, Handler,
+    Plan, NOT_FLOAT, NOT_INTEGER,
 };
 use crate::db::{Entry, Value};
+
+mod long_double;
+pub(crate) use long_double::LongDouble;
 
 pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
     ("get", get, Plan::Keys),
@@ -370,7 +373,8 @@ fn getex(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         } else {
             shard.set_expire(&a[1], at, now);
         }
-    } else if o.persist {
+    } else if o.persist && shard.get(&a[1], now).is_some_and(|e| e.expire_at() != 0) {
+        // Like PERSIST: only a key that had a TTL changes (and touches its watchers).
         shard.set_expire(&a[1], 0, now);
     }
     bulk(v)
@@ -570,26 +574,28 @@ fn decrby(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 
 /// # Format
 /// `INCRBYFLOAT key increment`
+///
+/// Computed as Redis does, in 80-bit `long double` ([`LongDouble`]): same accepted inputs,
+/// same rounding, same `%.17Lf` digits.
 fn incrbyfloat(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     let old = match get_str(ctx, &a[1]) {
         Ok(v) => v,
         Err(e) => return e,
     };
     let cur = match old {
-        None => 0.0,
-        Some(v) => match parse_f64(&v) {
+        None => LongDouble::ZERO,
+        Some(v) => match LongDouble::parse(&v) {
             Some(n) => n,
             None => return err(NOT_FLOAT),
         },
     };
-    let Some(by) = parse_f64(&a[2]) else {
+    let Some(by) = LongDouble::parse(&a[2]) else {
         return err(NOT_FLOAT);
     };
-    let new = cur + by;
-    if new.is_nan() || new.is_infinite() {
+    let Some(new) = cur.plus(by) else {
         return err("ERR increment would produce NaN or Infinity");
-    }
-    let text = Bytes::from(format_float(new));
+    };
+    let text = Bytes::from(new.to_human());
     let now = ctx.now;
     ctx.shard(&a[1])
         .insert_keep_ttl(own(&a[1]), Value::Str(text.clone()), now);

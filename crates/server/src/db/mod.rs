@@ -302,11 +302,13 @@ impl Shard {
         }
     }
 
-    /// Remove everything (FLUSHDB), marking every watcher dirty.
+    /// Remove everything (FLUSHDB), marking dirty the watchers of keys that existed.
     pub(crate) fn clear(&mut self) {
-        for flags in self.watchers.values() {
-            for f in flags {
-                f.store(true, Ordering::Release);
+        for (key, flags) in &self.watchers {
+            if self.map.contains_key(key) {
+                for f in flags {
+                    f.store(true, Ordering::Release);
+                }
             }
         }
         self.map = HashMap::default();
@@ -314,14 +316,16 @@ impl Shard {
     }
 
     /// Swap contents with the same shard of another database (SWAPDB); watchers stay put and
-    /// are all marked dirty, since every key they watch may have changed.
+    /// those of keys present on either side of the swap are marked dirty.
     pub(crate) fn swap_contents(&mut self, other: &mut Shard) {
         std::mem::swap(&mut self.map, &mut other.map);
         std::mem::swap(&mut self.expires, &mut other.expires);
-        for shard in [&*self, &*other] {
-            for flags in shard.watchers.values() {
-                for f in flags {
-                    f.store(true, Ordering::Release);
+        for (shard, before) in [(&*self, &*other), (&*other, &*self)] {
+            for (key, flags) in &shard.watchers {
+                if shard.map.contains_key(key) || before.map.contains_key(key) {
+                    for f in flags {
+                        f.store(true, Ordering::Release);
+                    }
                 }
             }
         }
