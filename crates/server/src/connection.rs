@@ -31,6 +31,8 @@ use crate::stats::Stats;
 const MIN_READ_CHUNK: usize = 1024;
 /// Largest read size.
 const MAX_READ_CHUNK: usize = 64 * 1024;
+/// Output buffer capacity kept between batches.
+const KEEP_WRITE_BUFFER: usize = 4 * 1024;
 /// Lines a MONITOR client may have queued before it is cut off as a slow consumer.
 const MONITOR_QUEUE: usize = 10_000;
 
@@ -141,12 +143,14 @@ impl Conn {
             if self.flush().await.is_err() {
                 return CloseReason::IoError;
             }
-            // An idle connection holds no buffers: they are allocated again when input
-            // arrives. This keeps thousands of idle clients cheap.
-            if self.rbuf.is_empty() && self.rbuf.capacity() > 0 {
+            // Between batches a connection keeps only small buffers (reused by the next
+            // batch without allocating); big ones, grown by a burst, are given back and the
+            // read size starts small again. This keeps thousands of idle clients cheap.
+            if self.rbuf.is_empty() && self.read_chunk > MIN_READ_CHUNK {
                 self.rbuf = BytesMut::new();
+                self.read_chunk = MIN_READ_CHUNK;
             }
-            if self.wbuf.capacity() > 0 {
+            if self.wbuf.capacity() > KEEP_WRITE_BUFFER {
                 self.wbuf = BytesMut::new();
             }
             if self.client.monitor_requested && self.monitor_rx.is_none() {
