@@ -245,7 +245,6 @@ impl Ctx<'_, '_> {
 
     /// Record that `key` (in the current database) may now serve blocked clients: call after
     /// adding to a list or stream.
-    #[allow(dead_code)] // the push commands of lists and streams call it
     pub(crate) fn signal_key_ready(&mut self, key: &[u8]) {
         let db = self.client.db;
         self.client

@@ -53,7 +53,6 @@ pub(crate) enum Value {
     #[allow(dead_code)] // constructed by cmd/lists.rs (in progress)
     List(std::collections::VecDeque<Bytes>),
     /// A stream (boxed: it is large and rarer than the other types).
-    #[allow(dead_code)] // constructed by cmd/streams.rs (in progress)
     Stream(Box<stream::Stream>),
 }
 
