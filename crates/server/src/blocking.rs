@@ -41,6 +41,13 @@ pub(crate) enum BlockOp {
         to_left: bool,
         dst: Bytes,
     },
+    /// XREAD BLOCK: reply the entries past `after[i]` of the stream `keys[i]` that got some.
+    /// Reading consumes nothing, so every blocked reader of a stream is served.
+    XRead {
+        after: Vec<crate::db::stream::StreamId>,
+        count: usize,
+        proto: confab_protocol::Protocol,
+    },
 }
 
 /// One blocked client.
@@ -254,6 +261,7 @@ pub(crate) fn pop_reply(op: &BlockOp, key: &Bytes, mut elems: Vec<Bytes>) -> Fra
             Frame::Array(elems.into_iter().map(Frame::Bulk).collect()),
         ]),
         BlockOp::Move { .. } => Frame::Bulk(elems.pop().unwrap_or_default()),
+        BlockOp::XRead { .. } => Frame::NullArray,
     }
 }
 
@@ -326,10 +334,34 @@ pub(crate) fn serve(shared: &Shared, ready: Vec<(usize, Bytes)>) {
                 if !w.claim() {
                     continue;
                 }
+                if let BlockOp::XRead {
+                    after,
+                    count,
+                    proto,
+                } = &w.op
+                {
+                    let at = w.keys.iter().position(|k| *k == key);
+                    let read = at.map(|i| {
+                        crate::cmd::streams::read_after(&mut shard, &key, now, after[i], *count)
+                    });
+                    match read {
+                        Some(Ok(Some(entries))) => {
+                            let reply = crate::cmd::streams::read_reply(
+                                *proto,
+                                vec![(key.clone(), entries)],
+                            );
+                            shared.blocking.unregister(&w);
+                            w.deliver(reply);
+                        }
+                        _ => w.unclaim(),
+                    }
+                    continue;
+                }
                 let (left, count) = match &w.op {
                     BlockOp::Pop { left } => (*left, 1),
                     BlockOp::MPop { left, count } => (*left, *count),
                     BlockOp::Move { from_left, .. } => (*from_left, 1),
+                    BlockOp::XRead { .. } => continue,
                 };
                 let Some(elems) = pop_list(&mut shard, &key, now, left, count) else {
                     w.unclaim();

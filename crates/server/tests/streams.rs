@@ -796,3 +796,75 @@ async fn xadd_copies_its_arguments_and_signals_nothing_on_errors() {
     assert_eq!(cmd(&mut c, &["EXEC"]).await, Frame::NullArray);
     srv.stop().await;
 }
+
+/// XREAD BLOCK wakes within milliseconds of an XADD from another connection, RESP2 and RESP3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xread_block_wakes_on_xadd_from_another_connection() {
+    let srv = TestServer::start().await;
+    let mut r2 = srv.client().await;
+    let mut r3 = srv.client().await;
+    r3.hello(3, None).await.unwrap();
+    for r in [&mut r2, &mut r3] {
+        r.queue(&["XREAD", "BLOCK", "0", "STREAMS", "log", "$"]);
+        r.flush().await.unwrap();
+    }
+    let mut w = srv.client().await;
+    // Wait until both readers are registered.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let confab_client::Frame::Bulk(t) = cmd(&mut w, &["INFO", "clients"]).await {
+            if String::from_utf8_lossy(&t).contains("blocked_clients:2\r\n") {
+                break;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "readers never blocked"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let started = std::time::Instant::now();
+    assert_eq!(
+        cmd(&mut w, &["XADD", "log", "5-1", "msg", "hi"]).await,
+        bulk("5-1")
+    );
+    let entry = confab_client::Frame::Array(vec![
+        bulk("5-1"),
+        confab_client::Frame::Array(vec![bulk("msg"), bulk("hi")]),
+    ]);
+    let got2 = r2
+        .read_frame_timeout(std::time::Duration::from_secs(5))
+        .await
+        .unwrap()
+        .unwrap();
+    let got3 = r3
+        .read_frame_timeout(std::time::Duration::from_secs(5))
+        .await
+        .unwrap()
+        .unwrap();
+    let waited = started.elapsed();
+    assert_eq!(
+        got2,
+        confab_client::Frame::Array(vec![confab_client::Frame::Array(vec![
+            bulk("log"),
+            confab_client::Frame::Array(vec![entry.clone()])
+        ])])
+    );
+    assert_eq!(
+        got3,
+        confab_client::Frame::Map(vec![(
+            bulk("log"),
+            confab_client::Frame::Array(vec![entry])
+        )])
+    );
+    assert!(
+        waited < std::time::Duration::from_millis(200),
+        "woke after {waited:?}"
+    );
+    // A timeout answers a null array.
+    assert_eq!(
+        cmd(&mut r2, &["XREAD", "BLOCK", "50", "STREAMS", "log", "$"]).await,
+        confab_client::Frame::NullArray
+    );
+    srv.stop().await;
+}

@@ -23,6 +23,7 @@ pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
 ];
 
 /// A registered wait the connection must see through.
+/// A registered wait; the connection sees it through (see [`block`]).
 pub(crate) struct Blocked {
     pub waiter: std::sync::Arc<Waiter>,
     pub rx: oneshot::Receiver<Frame>,
@@ -69,7 +70,7 @@ fn try_pop(
 }
 
 /// Block on `keys`, or reply `timeout_reply` at once inside a transaction.
-fn block(
+pub(crate) fn block(
     ctx: &mut Ctx<'_, '_>,
     keys: Vec<Bytes>,
     op: BlockOp,

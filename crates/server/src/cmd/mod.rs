@@ -535,6 +535,19 @@ fn container_check(def: &CommandDef, args: &[Bytes]) -> Option<Frame> {
     }
 }
 
+/// The blocking operation of an XREAD BLOCK waiting past `after`.
+pub(crate) fn blocking_op_xread(
+    after: Vec<crate::db::stream::StreamId>,
+    count: usize,
+    proto: Protocol,
+) -> crate::blocking::BlockOp {
+    crate::blocking::BlockOp::XRead {
+        after,
+        count,
+        proto,
+    }
+}
+
 /// The name Redis reports for a command: `container|sub` for a known subcommand.
 fn full_name(def: &CommandDef, args: &[Bytes]) -> String {
     if !def.spec.subcommands.is_empty() && args.len() >= 2 {

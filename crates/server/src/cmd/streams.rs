@@ -452,7 +452,6 @@ pub(crate) struct XreadArgs {
     /// Entries per stream; 0 = all.
     pub count: usize,
     /// `BLOCK` milliseconds (0 = forever), if given.
-    #[allow(dead_code)] // for the blocking XREAD wiring
     pub block: Option<u64>,
     /// Index of the first key; the IDs follow the keys.
     pub streams_at: usize,
@@ -604,9 +603,18 @@ fn xread(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             Err(e) => return e,
         }
     }
-    // With BLOCK, nothing to serve and outside MULTI, this is where the client will wait for
-    // an XADD to one of `keys` past `after` (serving at most `x.count`, or
-    // XREAD_BLOCKED_DEFAULT_COUNT when 0). Until then it answers as a timeout would.
+    if let (true, Some(ms)) = (served.is_empty(), x.block) {
+        // Nothing yet: wait for an XADD to one of `keys` past `after` (inside MULTI this
+        // answers as a timeout at once).
+        let count = if x.count == 0 {
+            XREAD_BLOCKED_DEFAULT_COUNT
+        } else {
+            x.count
+        };
+        let op = super::blocking_op_xread(after, count, ctx.client.proto);
+        let timeout = (ms > 0).then(|| std::time::Duration::from_millis(ms));
+        return super::blocking::block(ctx, keys.to_vec(), op, timeout, Frame::NullArray);
+    }
     read_reply(ctx.client.proto, served)
 }
 
