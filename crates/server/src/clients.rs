@@ -77,7 +77,9 @@ pub(crate) struct ClientHandle {
     pub is_monitor: AtomicBool,
     /// Name, library name and version: written by SETNAME/SETINFO/HELLO, read by CLIENT LIST.
     pub names: Mutex<ClientNames>,
-    /// Cancelled by CLIENT KILL; the connection task selects on it.
+    /// Cancelled by CLIENT KILL, a slow-consumer cut-off, or the server's shutdown (it is a
+    /// child of the shutdown token); the connection task waits on this one token and then
+    /// tells which it was from the shutdown handle and its push queue.
     pub kill: CancellationToken,
 }
 

@@ -60,7 +60,7 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
         psubscriptions: Default::default(),
         is_monitor: Default::default(),
         names: std::sync::Mutex::new(ClientNames::default()),
-        kill: Default::default(),
+        kill: shared.shutdown.child_token(),
     });
     shared.clients.register(handle.clone());
     shared
@@ -251,17 +251,17 @@ impl Conn {
                 None => std::future::pending().await,
             }
         };
-        let slow = async {
-            match &self.client.push {
-                Some(sink) => sink.slow.cancelled().await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             biased;
-            _ = self.shared.shutdown.requested() => Wake::Shutdown,
-            _ = self.client.handle.kill.cancelled() => Wake::Killed,
-            _ = slow => Wake::SlowConsumer,
+            _ = self.client.handle.kill.cancelled() => {
+                if self.shared.shutdown.is_triggered() {
+                    Wake::Shutdown
+                } else if self.client.push.as_ref().is_some_and(|s| s.is_slow()) {
+                    Wake::SlowConsumer
+                } else {
+                    Wake::Killed
+                }
+            }
             frame = push => Wake::Push(frame),
             // Errors surface from the read that follows.
             _ = self.socket.readable() => Wake::Readable,
@@ -279,6 +279,7 @@ impl Conn {
         }
         let now = crate::db::now_ms();
         self.client.handle.touch();
+        let mut clock = Instant::now();
         let ts = if log_on {
             convlog::timestamp(SystemTime::now())
         } else {
@@ -298,7 +299,8 @@ impl Conn {
                         );
                     }
                     let was_authenticated = self.client.authenticated;
-                    let reply = cmd::dispatch(&self.shared, &mut self.client, &args, now);
+                    let reply =
+                        cmd::dispatch(&self.shared, &mut self.client, &args, now, &mut clock);
                     if was_authenticated != self.client.authenticated {
                         self.parser.set_auth_required(!self.client.authenticated);
                     }
@@ -319,6 +321,7 @@ impl Conn {
                             if let Some(reason) = self.wait_blocked(&mut blocked, log_on).await {
                                 return Some(reason);
                             }
+                            clock = Instant::now();
                         }
                         Reply::Frames(frames) => {
                             for frame in &frames {
@@ -432,13 +435,12 @@ impl Conn {
                         Err(_) => (b.timeout_reply.clone(), "unblocked"),
                     };
                 }
-                _ = self.shared.shutdown.requested() => {
-                    self.abandon_block(b).await;
-                    self.notify_shutdown().await;
-                    return Some(CloseReason::Shutdown);
-                }
                 _ = self.client.handle.kill.cancelled() => {
                     self.abandon_block(b).await;
+                    if self.shared.shutdown.is_triggered() {
+                        self.notify_shutdown().await;
+                        return Some(CloseReason::Shutdown);
+                    }
                     return Some(CloseReason::Killed);
                 }
                 _ = sleep => {

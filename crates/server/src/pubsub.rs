@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
 
 use bytes::{Bytes, BytesMut};
-use confab_protocol::{encode, Frame, Protocol};
+use confab_protocol::Protocol;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -56,8 +56,10 @@ pub(crate) struct PushSink {
     /// Milliseconds since `epoch` when the soft limit was first exceeded; 0 = not exceeded.
     soft_since: AtomicU64,
     epoch: std::time::Instant,
-    /// Cancelled when the subscriber is cut off as a slow consumer.
-    pub slow: CancellationToken,
+    /// The connection's kill token, cancelled when the subscriber is cut off as a slow
+    /// consumer (after `slow` is set, so the connection can tell why).
+    kill: CancellationToken,
+    slow: std::sync::atomic::AtomicBool,
     limits: OutputLimits,
 }
 
@@ -66,6 +68,7 @@ impl PushSink {
         client_id: u64,
         proto: Protocol,
         limits: OutputLimits,
+        kill: CancellationToken,
     ) -> (Arc<PushSink>, mpsc::UnboundedReceiver<Bytes>) {
         let (tx, rx) = mpsc::unbounded_channel();
         (
@@ -76,7 +79,8 @@ impl PushSink {
                 queued: AtomicUsize::new(0),
                 soft_since: AtomicU64::new(0),
                 epoch: std::time::Instant::now(),
-                slow: CancellationToken::new(),
+                kill,
+                slow: std::sync::atomic::AtomicBool::new(false),
                 limits,
             }),
             rx,
@@ -86,13 +90,13 @@ impl PushSink {
     /// Queue a frame unless the subscriber is over its limits (then it is marked slow).
     /// Returns whether it was queued.
     pub(crate) fn push(&self, frame: Bytes) -> bool {
-        if self.slow.is_cancelled() {
+        if self.is_slow() {
             return false;
         }
         let queued = self.queued.load(Relaxed) + frame.len();
         let l = self.limits;
         if l.hard > 0 && queued > l.hard {
-            self.slow.cancel();
+            self.cut_off();
             return false;
         }
         if l.soft > 0 && queued > l.soft {
@@ -101,12 +105,22 @@ impl PushSink {
             if since == 0 {
                 self.soft_since.store(now, Relaxed);
             } else if now.saturating_sub(since) > l.soft_seconds * 1000 {
-                self.slow.cancel();
+                self.cut_off();
                 return false;
             }
         }
         self.queued.fetch_add(frame.len(), Relaxed);
         self.tx.send(frame).is_ok()
+    }
+
+    /// Whether the subscriber was cut off as a slow consumer.
+    pub(crate) fn is_slow(&self) -> bool {
+        self.slow.load(Relaxed)
+    }
+
+    fn cut_off(&self) {
+        self.slow.store(true, Relaxed);
+        self.kill.cancel();
     }
 
     /// The connection took `n` bytes off the queue.
@@ -132,7 +146,7 @@ impl PushSink {
     }
 }
 
-type Subscribers = HashMap<Bytes, Vec<Arc<PushSink>>>;
+type Subscribers = HashMap<Bytes, Vec<Arc<PushSink>>, ahash::RandomState>;
 
 /// Every channel, shard channel and pattern subscription.
 #[derive(Default)]
@@ -175,16 +189,21 @@ fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     l.read().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Encode a message push once for a protocol.
+/// Encode a message push once for a protocol (`>n` in RESP3, `*n` in RESP2), written
+/// directly into one buffer: this runs once per publish and protocol.
 fn encode_push(proto: Protocol, parts: &[&[u8]]) -> Bytes {
-    let frame = Frame::Push(
-        parts
-            .iter()
-            .map(|p| Frame::Bulk(Bytes::copy_from_slice(p)))
-            .collect(),
-    );
-    let mut out = BytesMut::new();
-    encode(&frame, proto, &mut out);
+    let len: usize = parts.iter().map(|p| p.len() + 16).sum::<usize>() + 8;
+    let mut out = BytesMut::with_capacity(len);
+    out.extend_from_slice(if proto == Protocol::Resp3 { b">" } else { b"*" });
+    out.extend_from_slice(itoa::Buffer::new().format(parts.len()).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for p in parts {
+        out.extend_from_slice(b"$");
+        out.extend_from_slice(itoa::Buffer::new().format(p.len()).as_bytes());
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(p);
+        out.extend_from_slice(b"\r\n");
+    }
     out.freeze()
 }
 
@@ -313,5 +332,26 @@ impl Registry {
             .map(|(p, _)| p)
             .collect::<HashSet<_>>()
             .len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_encoding_matches_the_codec() {
+        for proto in [Protocol::Resp2, Protocol::Resp3] {
+            let parts: [&[u8]; 3] = [b"message", b"ch", b"hello\r\nworld"];
+            let frame = confab_protocol::Frame::Push(
+                parts
+                    .iter()
+                    .map(|p| confab_protocol::Frame::Bulk(Bytes::copy_from_slice(p)))
+                    .collect(),
+            );
+            let mut want = BytesMut::new();
+            confab_protocol::encode(&frame, proto, &mut want);
+            assert_eq!(encode_push(proto, &parts), want.freeze());
+        }
     }
 }

@@ -362,7 +362,16 @@ pub(crate) enum Reply {
 
 /// Run one command from `args` (non-empty) for `client`. `now` is the batch's Unix time in
 /// milliseconds (read once per pipeline batch, as Redis caches its clock per event loop turn).
-pub(crate) fn dispatch(shared: &Shared, client: &mut Client, args: &[Bytes], now: u64) -> Reply {
+///
+/// `clock` is the instant the previous command of the batch ended (or the batch started);
+/// chaining it halves the clock reads of INFO commandstats' timing.
+pub(crate) fn dispatch(
+    shared: &Shared,
+    client: &mut Client,
+    args: &[Bytes],
+    now: u64,
+    clock: &mut Instant,
+) -> Reply {
     let name = &args[0];
     if eq_ic(name, "post") || eq_ic(name, "host:") {
         tracing::warn!("possible cross-protocol (HTTP) attack; closing connection");
@@ -453,7 +462,7 @@ pub(crate) fn dispatch(shared: &Shared, client: &mut Client, args: &[Bytes], now
         feed_monitors(shared, client, args);
     }
     client.handle.last_cmd.store(def.idx, Relaxed);
-    let started = Instant::now();
+    let started = *clock;
     let frame = if def.spec.name == "exec" {
         tx::exec(shared, client, now)
     } else {
@@ -473,7 +482,14 @@ pub(crate) fn dispatch(shared: &Shared, client: &mut Client, args: &[Bytes], now
         let ready = std::mem::take(&mut client.ready_keys);
         crate::blocking::serve(shared, ready);
     }
-    record(shared, def, started, &frame);
+    let ended = Instant::now();
+    *clock = ended;
+    record(
+        shared,
+        def,
+        ended.saturating_duration_since(started),
+        &frame,
+    );
     if std::mem::take(&mut client.no_reply) {
         return Reply::Nothing;
     }
@@ -487,10 +503,10 @@ pub(crate) fn dispatch(shared: &Shared, client: &mut Client, args: &[Bytes], now
 }
 
 /// Count a command that ran.
-pub(crate) fn record(shared: &Shared, def: &CommandDef, started: Instant, frame: &Frame) {
+pub(crate) fn record(shared: &Shared, def: &CommandDef, took: std::time::Duration, frame: &Frame) {
     let s = &shared.stats.local().commands[def.idx];
     Stats::add(&s.calls, 1);
-    Stats::add(&s.usec, started.elapsed().as_micros() as u64);
+    Stats::add(&s.usec, took.as_micros() as u64);
     Stats::add(&shared.stats.local().commands_processed, 1);
     if let Frame::Error(_) = frame {
         Stats::add(&s.failed, 1);

@@ -64,6 +64,7 @@ fn sink(ctx: &mut Ctx<'_, '_>) -> std::sync::Arc<PushSink> {
         ctx.client.handle.id,
         ctx.client.proto,
         ctx.shared.config.pubsub_limits,
+        ctx.client.handle.kill.clone(),
     );
     ctx.client.push = Some(sink.clone());
     ctx.client.new_push_rx = Some(rx);

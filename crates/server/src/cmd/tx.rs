@@ -154,7 +154,7 @@ pub(crate) fn exec(shared: &Shared, client: &mut Client, now: u64) -> Frame {
         } else {
             (def.handler)(&mut ctx, &q.args)
         };
-        record(shared, def, started, &reply);
+        record(shared, def, started.elapsed(), &reply);
         replies.push(reply);
     }
     drop(locked);

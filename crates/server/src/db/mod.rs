@@ -50,7 +50,6 @@ pub(crate) enum Value {
     /// A set.
     Set(SetValue),
     /// A list (a deque: O(1) at both ends).
-    #[allow(dead_code)] // constructed by cmd/lists.rs (in progress)
     List(std::collections::VecDeque<Bytes>),
     /// A stream (boxed: it is large and rarer than the other types).
     Stream(Box<stream::Stream>),
