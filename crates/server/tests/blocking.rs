@@ -1,0 +1,262 @@
+//! Blocking list pops as work queues: FIFO service, no loss, timeouts, unblocking, shutdown.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use common::*;
+use confab_client::{Client, Frame};
+
+/// Poll INFO until `blocked_clients` equals `n`.
+async fn wait_blocked(srv: &TestServer, n: usize) {
+    let mut c = srv.client().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Frame::Bulk(t) = cmd(&mut c, &["INFO", "clients"]).await {
+            let text = String::from_utf8_lossy(&t).into_owned();
+            if text.contains(&format!("blocked_clients:{n}\r\n")) {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "never saw {n} blocked clients");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+async fn send(c: &mut Client, args: &[&str]) {
+    c.queue(args);
+    c.flush().await.unwrap();
+}
+
+async fn reply(c: &mut Client) -> Frame {
+    c.read_frame_timeout(Duration::from_secs(10))
+        .await
+        .unwrap()
+        .expect("connection closed")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiters_are_served_in_arrival_order_one_per_element() {
+    let srv = TestServer::start().await;
+    let mut waiters = Vec::new();
+    for i in 0..3 {
+        let mut c = srv.client().await;
+        send(&mut c, &["BLPOP", "q", "0"]).await;
+        wait_blocked(&srv, i + 1).await;
+        waiters.push(c);
+    }
+    let mut p = srv.client().await;
+    // Two elements serve exactly the first two waiters, in arrival order.
+    assert_eq!(
+        cmd(&mut p, &["RPUSH", "q", "a", "b"]).await,
+        Frame::Integer(2)
+    );
+    assert_eq!(
+        reply(&mut waiters[0]).await,
+        Frame::Array(vec![bulk("q"), bulk("a")])
+    );
+    assert_eq!(
+        reply(&mut waiters[1]).await,
+        Frame::Array(vec![bulk("q"), bulk("b")])
+    );
+    wait_blocked(&srv, 1).await;
+    assert!(waiters[2]
+        .read_frame_timeout(Duration::from_millis(100))
+        .await
+        .is_err());
+    assert_eq!(cmd(&mut p, &["LLEN", "q"]).await, Frame::Integer(0));
+    assert_eq!(cmd(&mut p, &["LPUSH", "q", "c"]).await, Frame::Integer(1));
+    assert_eq!(
+        reply(&mut waiters[2]).await,
+        Frame::Array(vec![bulk("q"), bulk("c")])
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_producers_twenty_consumers_move_200k_items() {
+    const PRODUCERS: usize = 20;
+    const CONSUMERS: usize = 20;
+    const PER_PRODUCER: usize = 10_000;
+    let srv = TestServer::start().await;
+    let consumers: Vec<_> = (0..CONSUMERS)
+        .map(|_| {
+            let addr = srv.addr;
+            tokio::spawn(async move {
+                let mut c = Client::connect(addr).await.unwrap();
+                let mut got = Vec::new();
+                loop {
+                    let f = c.command(&["BLPOP", "jobs", "done", "0"]).await.unwrap();
+                    let Frame::Array(v) = f else { panic!("{f:?}") };
+                    let (Frame::Bulk(k), Frame::Bulk(item)) = (&v[0], &v[1]) else {
+                        panic!()
+                    };
+                    if &k[..] == b"done" {
+                        return got;
+                    }
+                    got.push(String::from_utf8(item.to_vec()).unwrap());
+                }
+            })
+        })
+        .collect();
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let addr = srv.addr;
+            tokio::spawn(async move {
+                let mut c = Client::connect(addr).await.unwrap();
+                for chunk in 0..PER_PRODUCER / 100 {
+                    for i in chunk * 100..(chunk + 1) * 100 {
+                        c.queue(&["RPUSH", "jobs", &format!("{p}:{i}")]);
+                    }
+                    c.flush().await.unwrap();
+                    for _ in 0..100 {
+                        assert!(matches!(
+                            c.read_frame().await.unwrap(),
+                            Some(Frame::Integer(_))
+                        ));
+                    }
+                }
+            })
+        })
+        .collect();
+    for p in producers {
+        p.await.unwrap();
+    }
+    // Wait until the queue drains, then tell every consumer to stop.
+    let mut ctl = srv.client().await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while cmd(&mut ctl, &["LLEN", "jobs"]).await != Frame::Integer(0) {
+        assert!(Instant::now() < deadline, "queue never drained");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let stops: Vec<String> = (0..CONSUMERS).map(|i| format!("stop{i}")).collect();
+    let mut args = vec!["RPUSH", "done"];
+    args.extend(stops.iter().map(String::as_str));
+    cmd(&mut ctl, &args).await;
+    let mut seen = HashSet::new();
+    let mut total = 0;
+    for c in consumers {
+        let got = c.await.unwrap();
+        // Each producer's items reach any one consumer in push order.
+        let mut last = vec![None::<usize>; PRODUCERS];
+        for item in &got {
+            let (p, i) = item.split_once(':').unwrap();
+            let (p, i): (usize, usize) = (p.parse().unwrap(), i.parse().unwrap());
+            assert!(last[p].is_none_or(|l| l < i), "reordered within a producer");
+            last[p] = Some(i);
+            assert!(seen.insert(item.clone()), "duplicate {item}");
+        }
+        total += got.len();
+    }
+    assert_eq!(total, PRODUCERS * PER_PRODUCER, "items lost");
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnected_waiter_is_forgotten_at_once() {
+    let srv = TestServer::start().await;
+    let mut gone = srv.client().await;
+    send(&mut gone, &["BLPOP", "q", "0"]).await;
+    wait_blocked(&srv, 1).await;
+    let mut stays = srv.client().await;
+    send(&mut stays, &["BRPOP", "q", "0"]).await;
+    wait_blocked(&srv, 2).await;
+    drop(gone);
+    wait_blocked(&srv, 1).await;
+    let mut p = srv.client().await;
+    cmd(&mut p, &["RPUSH", "q", "x"]).await;
+    assert_eq!(
+        reply(&mut stays).await,
+        Frame::Array(vec![bulk("q"), bulk("x")])
+    );
+    assert_eq!(cmd(&mut p, &["EXISTS", "q"]).await, Frame::Integer(0));
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_multi_unblock_and_moves() {
+    let srv = TestServer::start().await;
+    let mut c = srv.client().await;
+    let started = Instant::now();
+    assert_eq!(
+        cmd(&mut c, &["BLPOP", "none", "0.1"]).await,
+        Frame::NullArray
+    );
+    assert!(started.elapsed() >= Duration::from_millis(90));
+    // Inside MULTI a blocking pop does not block.
+    cmd(&mut c, &["MULTI"]).await;
+    cmd(&mut c, &["BLPOP", "none", "0"]).await;
+    assert_eq!(
+        cmd(&mut c, &["EXEC"]).await,
+        Frame::Array(vec![Frame::NullArray])
+    );
+    // CLIENT UNBLOCK, as a timeout and as an error.
+    let Frame::Integer(id) = cmd(&mut c, &["CLIENT", "ID"]).await else {
+        panic!()
+    };
+    send(&mut c, &["BLPOP", "none", "0"]).await;
+    wait_blocked(&srv, 1).await;
+    let mut admin = srv.client().await;
+    assert_eq!(
+        cmd(&mut admin, &["CLIENT", "UNBLOCK", &id.to_string()]).await,
+        Frame::Integer(1)
+    );
+    assert_eq!(reply(&mut c).await, Frame::NullArray);
+    send(&mut c, &["BLPOP", "none", "0"]).await;
+    wait_blocked(&srv, 1).await;
+    cmd(&mut admin, &["CLIENT", "UNBLOCK", &id.to_string(), "ERROR"]).await;
+    assert_eq!(
+        reply(&mut c).await,
+        error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+    );
+    assert_eq!(
+        cmd(&mut admin, &["CLIENT", "UNBLOCK", &id.to_string()]).await,
+        Frame::Integer(0)
+    );
+    // BLMOVE: the element lands in the destination, the waiter gets it.
+    send(&mut c, &["BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"]).await;
+    wait_blocked(&srv, 1).await;
+    cmd(&mut admin, &["RPUSH", "src", "job"]).await;
+    assert_eq!(reply(&mut c).await, bulk("job"));
+    assert_eq!(
+        cmd(&mut admin, &["LRANGE", "dst", "0", "-1"]).await,
+        Frame::Array(vec![bulk("job")])
+    );
+    // Commands pipelined behind a blocked one run after it, in order.
+    send(&mut c, &["BLPOP", "later", "0"]).await;
+    send(&mut c, &["PING"]).await;
+    wait_blocked(&srv, 1).await;
+    cmd(&mut admin, &["RPUSH", "later", "v"]).await;
+    assert_eq!(
+        reply(&mut c).await,
+        Frame::Array(vec![bulk("later"), bulk("v")])
+    );
+    assert_eq!(reply(&mut c).await, simple("PONG"));
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_releases_blocked_clients() {
+    let srv = TestServer::start().await;
+    let mut c2 = srv.client().await;
+    send(&mut c2, &["BLPOP", "q", "0"]).await;
+    let mut c3 = srv.client().await;
+    c3.hello(3, None).await.unwrap();
+    send(&mut c3, &["BLPOP", "q", "0"]).await;
+    wait_blocked(&srv, 2).await;
+    srv.shutdown.trigger("test");
+    assert_eq!(
+        c3.read_frame_timeout(Duration::from_secs(5)).await.unwrap(),
+        Some(Frame::Push(vec![bulk("shutdown"), bulk("test")]))
+    );
+    assert!(matches!(
+        c2.read_frame_timeout(Duration::from_secs(5)).await,
+        Ok(None) | Err(confab_client::Error::Io(_))
+    ));
+    tokio::time::timeout(Duration::from_secs(10), srv.join)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
