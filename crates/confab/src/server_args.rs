@@ -67,6 +67,14 @@ pub struct ServerArgs {
     /// Active expiry cycles per second (1-500). Default 10.
     #[arg(long, env = "CONFAB_HZ")]
     hz: Option<u32>,
+    /// Pub/sub subscriber output limits, "HARD SOFT SECONDS" as Redis's
+    /// `client-output-buffer-limit pubsub` (0 disables a limit). Default "32mb 8mb 60".
+    #[arg(
+        long,
+        env = "CONFAB_PUBSUB_OUTPUT_LIMIT",
+        value_name = "HARD SOFT SECS"
+    )]
+    pubsub_output_limit: Option<String>,
     /// Diagnostic log level on stderr: error, warn, info, debug, trace. Default info.
     #[arg(long, env = "CONFAB_LOG_LEVEL", value_name = "LEVEL")]
     log_level: Option<String>,
@@ -92,6 +100,7 @@ struct FileConfig {
     conversation_log_max_size: Option<String>,
     shutdown_timeout: Option<f64>,
     hz: Option<u32>,
+    pubsub_output_limit: Option<String>,
     log_level: Option<String>,
 }
 
@@ -99,6 +108,21 @@ fn size(name: &str, v: &str) -> anyhow::Result<usize> {
     parse_size(v)
         .and_then(|n| usize::try_from(n).ok())
         .with_context(|| format!("{name}: '{v}' is not a size (examples: 1000, 64kb, 512mb, 1gb)"))
+}
+
+/// `"32mb 8mb 60"` → hard, soft, soft seconds.
+fn parse_output_limit(v: &str) -> anyhow::Result<confab_server::OutputLimits> {
+    let parts: Vec<&str> = v.split_whitespace().collect();
+    let [hard, soft, secs] = parts[..] else {
+        bail!("pubsub-output-limit: '{v}' must be three values: HARD SOFT SECONDS (e.g. \"32mb 8mb 60\")");
+    };
+    Ok(confab_server::OutputLimits {
+        hard: size("pubsub-output-limit", hard)?,
+        soft: size("pubsub-output-limit", soft)?,
+        soft_seconds: secs
+            .parse()
+            .with_context(|| format!("pubsub-output-limit: '{secs}' is not a number of seconds"))?,
+    })
 }
 
 /// Merge flags/env over the file over defaults, and validate.
@@ -176,6 +200,9 @@ fn build_config(args: &ServerArgs) -> anyhow::Result<(Config, String)> {
     }
     if let Some(v) = pick!(hz) {
         c.hz = v;
+    }
+    if let Some(v) = pick!(pubsub_output_limit) {
+        c.pubsub_limits = parse_output_limit(&v)?;
     }
     let level = pick!(log_level).unwrap_or_else(|| "info".into());
     if !matches!(
@@ -365,5 +392,17 @@ mod tests {
             ..Default::default()
         };
         assert!(build_config(&args).is_err());
+        let args = ServerArgs {
+            pubsub_output_limit: Some("32mb 8mb".into()),
+            ..Default::default()
+        };
+        assert!(build_config(&args).is_err());
+        let args = ServerArgs {
+            pubsub_output_limit: Some("1mb 0 0".into()),
+            ..Default::default()
+        };
+        let (c, _) = build_config(&args).unwrap();
+        assert_eq!(c.pubsub_limits.hard, 1 << 20);
+        assert_eq!(c.pubsub_limits.soft, 0);
     }
 }

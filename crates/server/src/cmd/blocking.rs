@@ -197,12 +197,7 @@ fn brpoplpush(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 }
 
 fn blmpop_plan(ks: &Keyspace, db: usize, a: &[Bytes]) -> ShardSet {
-    let n = parse_i64(&a[2]).unwrap_or(0).max(0) as usize;
-    a.iter()
-        .skip(3)
-        .take(n)
-        .map(|k| ks.shard_index(db, k))
-        .collect()
+    super::numkeys_shards(ks, db, a, 2)
 }
 
 /// # Format

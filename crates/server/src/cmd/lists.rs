@@ -288,12 +288,7 @@ fn rpop(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 
 /// LMPOP's keys are `numkeys` arguments from `a[2]` (movable keys: the table cannot say).
 fn lmpop_plan(ks: &Keyspace, db: usize, a: &[Bytes]) -> ShardSet {
-    let n = parse_i64(&a[1]).unwrap_or(0).max(0) as usize;
-    a.iter()
-        .skip(2)
-        .take(n)
-        .map(|k| ks.shard_index(db, k))
-        .collect()
+    super::numkeys_shards(ks, db, a, 1)
 }
 
 /// # Format

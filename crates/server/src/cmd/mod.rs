@@ -557,6 +557,21 @@ fn container_check(def: &CommandDef, args: &[Bytes]) -> Option<Frame> {
     }
 }
 
+/// Shards of the movable keys of `numkeys key [key ...]` commands (LMPOP, BLMPOP,
+/// SINTERCARD): `a[numkeys_at]` counts the keys that follow it.
+pub(crate) fn numkeys_shards(ks: &Keyspace, db: usize, a: &[Bytes], numkeys_at: usize) -> ShardSet {
+    let n = a
+        .get(numkeys_at)
+        .and_then(|n| parse_i64(n))
+        .unwrap_or(0)
+        .max(0) as usize;
+    a.iter()
+        .skip(numkeys_at + 1)
+        .take(n)
+        .map(|k| ks.shard_index(db, k))
+        .collect()
+}
+
 /// The blocking operation of an XREAD BLOCK waiting past `after`.
 pub(crate) fn blocking_op_xread(
     after: Vec<crate::db::stream::StreamId>,
