@@ -8,34 +8,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use confab_client::{Client, Frame};
 
-/// Poll INFO until `blocked_clients` equals `n`.
-async fn wait_blocked(srv: &TestServer, n: usize) {
-    let mut c = srv.client().await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Frame::Bulk(t) = cmd(&mut c, &["INFO", "clients"]).await {
-            let text = String::from_utf8_lossy(&t).into_owned();
-            if text.contains(&format!("blocked_clients:{n}\r\n")) {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "never saw {n} blocked clients");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-}
-
-async fn send(c: &mut Client, args: &[&str]) {
-    c.queue(args);
-    c.flush().await.unwrap();
-}
-
-async fn reply(c: &mut Client) -> Frame {
-    c.read_frame_timeout(Duration::from_secs(10))
-        .await
-        .unwrap()
-        .expect("connection closed")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn waiters_are_served_in_arrival_order_one_per_element() {
     let srv = TestServer::start().await;

@@ -10,11 +10,11 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::BytesMut;
 use common::*;
-use confab_client::{Client, Frame};
+use confab_client::Frame;
 use confab_protocol::{encode_command, parse_frame, Limits, ParseError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -1029,33 +1029,6 @@ async fn watch_marked_only_by_changes() {
 }
 
 // ---- Blocked clients ------------------------------------------------------------------------
-
-/// Poll INFO until `blocked_clients` equals `n`.
-async fn wait_blocked(srv: &TestServer, n: usize) {
-    let mut c = srv.client().await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Frame::Bulk(t) = cmd(&mut c, &["INFO", "clients"]).await {
-            if String::from_utf8_lossy(&t).contains(&format!("blocked_clients:{n}\r\n")) {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "never saw {n} blocked clients");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-}
-
-async fn send(c: &mut Client, args: &[&str]) {
-    c.queue(args);
-    c.flush().await.unwrap();
-}
-
-async fn reply(c: &mut Client) -> Frame {
-    c.read_frame_timeout(Duration::from_secs(10))
-        .await
-        .unwrap()
-        .expect("connection closed")
-}
 
 fn bulks(items: &[&str]) -> Frame {
     Frame::Array(items.iter().map(|s| bulk(s)).collect())

@@ -129,3 +129,32 @@ pub async fn closed_by_server(stream: &mut tokio::net::TcpStream) -> bool {
         }
     }
 }
+
+/// Poll INFO until `blocked_clients` equals `n` (10 s deadline).
+pub async fn wait_blocked(srv: &TestServer, n: usize) {
+    let mut c = srv.client().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Frame::Bulk(t) = cmd(&mut c, &["INFO", "clients"]).await {
+            if String::from_utf8_lossy(&t).contains(&format!("blocked_clients:{n}\r\n")) {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "never saw {n} blocked clients");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Send a command without waiting for its reply.
+pub async fn send(c: &mut Client, args: &[&str]) {
+    c.queue(args);
+    c.flush().await.unwrap();
+}
+
+/// The next reply (10 s deadline); panics if the connection closed.
+pub async fn reply(c: &mut Client) -> Frame {
+    c.read_frame_timeout(Duration::from_secs(10))
+        .await
+        .unwrap()
+        .expect("connection closed")
+}
