@@ -29,8 +29,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::Bytes;
 use smallvec::SmallVec;
 
-/// Shards per database; a power of two so a mask picks the shard.
-pub(crate) const SHARDS_PER_DB: usize = 64;
+/// Shards per database; a power of two so a mask picks the shard. Many shards keep
+/// multi-key commands (MSET of 10 random keys) on two threads from colliding on a lock
+/// (about 18% of the time at 512, 82% at 64); an empty shard costs ~150 bytes.
+pub(crate) const SHARDS_PER_DB: usize = 512;
 
 type Hasher = ahash::RandomState;
 

@@ -1,16 +1,17 @@
 //! SCAN cursors over the sharded keyspace.
 //!
 //! A cursor is a position in a fixed order of keys: the shard (within the database) in the top
-//! 6 bits, then the key's hash without its shard bits. That order depends only on the key, never
+//! bits, then the key's hash without its shard bits. That order depends only on the key, never
 //! on insertions, deletions or table growth, so SCAN keeps Redis's guarantee: every key present
 //! for the whole scan is returned at least once, and the scan ends (cursor 0). Keys sharing a
-//! position (a 58-bit hash collision) are always returned in the same call.
+//! position (a hash collision in the bits below the shard) are always returned in the same call.
 
 use bytes::Bytes;
 
 use super::{Locked, SHARDS_PER_DB};
 
-const SHARD_SHIFT: u32 = 58;
+/// The shard sits in the top bits of a cursor, the rest of the key's hash below it.
+const SHARD_SHIFT: u32 = 64 - SHARD_SHARD_BITS;
 
 fn position(local_shard: usize, hash: u64) -> u64 {
     ((local_shard as u64) << SHARD_SHIFT) | (hash >> SHARD_SHARD_BITS)
