@@ -16,64 +16,6 @@ use confab_protocol::{encode_command, parse_frame, Limits, ParseError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// A connection that sends commands and returns each reply's raw bytes.
-struct Raw {
-    stream: TcpStream,
-    buf: BytesMut,
-}
-
-impl Raw {
-    async fn connect(srv: &TestServer) -> Raw {
-        Raw {
-            stream: TcpStream::connect(srv.addr).await.unwrap(),
-            buf: BytesMut::new(),
-        }
-    }
-
-    /// Send one command and read its reply's bytes.
-    async fn call(&mut self, args: &[&str]) -> Vec<u8> {
-        let mut out = BytesMut::new();
-        encode_command(args, &mut out);
-        self.stream.write_all(&out).await.unwrap();
-        loop {
-            match parse_frame(&self.buf, &Limits::default()) {
-                Ok((_, n)) => return self.buf.split_to(n).to_vec(),
-                Err(ParseError::Incomplete) => {}
-                Err(e) => panic!("unparsable reply to {args:?}: {e}"),
-            }
-            let mut chunk = [0u8; 8192];
-            let n = tokio::time::timeout(Duration::from_secs(10), self.stream.read(&mut chunk))
-                .await
-                .expect("no reply within 10s")
-                .unwrap();
-            assert!(n > 0, "connection closed after {args:?}");
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
-    }
-
-    /// Run `steps` in order, each reply compared byte for byte.
-    async fn script(&mut self, steps: &[(&[&str], &str)]) {
-        for (args, want) in steps {
-            let got = self.call(args).await;
-            assert_eq!(
-                String::from_utf8_lossy(&got),
-                *want,
-                "reply to {args:?} differs"
-            );
-        }
-    }
-
-    /// Switch protocol (the reply carries the connection id, so only its type is checked).
-    async fn hello(&mut self, version: u8) {
-        let got = self.call(&["HELLO", &version.to_string()]).await;
-        assert!(
-            matches!(got[0], b'%' | b'*'),
-            "{}",
-            String::from_utf8_lossy(&got)
-        );
-    }
-}
-
 /// `XADD key <i>-0 f <value>` for i in 1..=n; the value is `i` itself, or `value_len` v's
 /// when `value_len` > 1.
 async fn fill(c: &mut Raw, key: &str, n: usize, value_len: usize) {

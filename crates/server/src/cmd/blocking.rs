@@ -129,13 +129,7 @@ fn brpop(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 }
 
 fn side(b: &[u8]) -> Option<bool> {
-    if super::eq_ic(b, "left") {
-        Some(true)
-    } else if super::eq_ic(b, "right") {
-        Some(false)
-    } else {
-        None
-    }
+    super::lists::End::parse(b).map(|e| e == super::lists::End::Head)
 }
 
 fn bmove(
@@ -218,20 +212,10 @@ fn blmpop(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     let Some(left) = side(&a[where_idx]) else {
         return syntax();
     };
-    let mut count = None;
-    let mut j = where_idx + 1;
-    while j < a.len() {
-        if count.is_none() && super::eq_ic(&a[j], "count") && j + 1 < a.len() {
-            match parse_i64(&a[j + 1]) {
-                Some(n) if n >= 1 => count = Some(n as usize),
-                _ => return err("ERR count should be greater than 0"),
-            }
-            j += 2;
-        } else {
-            return syntax();
-        }
-    }
-    let count = count.unwrap_or(1);
+    let count = match super::lists::mpop_count(&a[where_idx + 1..]) {
+        Ok(n) => n,
+        Err(e) => return e,
+    };
     let keys = &a[3..where_idx];
     let op = BlockOp::MPop { left, count };
     match try_pop(ctx, keys, left, count) {

@@ -304,14 +304,7 @@ pub(crate) fn parse_cursor(b: &[u8]) -> Option<u64> {
         Some(b'+') => (false, &b[1..]),
         Some(_) => (false, b),
     };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
+    super::unsigned_digits(neg, digits)
 }
 
 /// # Format

@@ -72,6 +72,20 @@ impl End {
     }
 }
 
+/// The optional `COUNT n` after LMPOP's / BLMPOP's `LEFT|RIGHT` (default 1); checked in
+/// Redis's order: a bad count is reported before anything left over after it.
+pub(crate) fn mpop_count(rest: &[Bytes]) -> Result<usize, Frame> {
+    match rest {
+        [] => Ok(1),
+        [opt, n, tail @ ..] if eq_ic(opt, "count") => match parse_i64(n) {
+            Some(n) if n >= 1 && tail.is_empty() => Ok(n as usize),
+            Some(n) if n >= 1 => Err(syntax()),
+            _ => Err(err("ERR count should be greater than 0")),
+        },
+        _ => Err(syntax()),
+    }
+}
+
 fn push_at(list: &mut List, end: End, elem: Bytes) {
     match end {
         End::Head => list.push_front(elem),
@@ -308,20 +322,10 @@ fn lmpop(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     let Some(end) = End::parse(&a[where_idx]) else {
         return syntax();
     };
-    let mut count = None;
-    let mut j = where_idx + 1;
-    while j < a.len() {
-        if count.is_none() && eq_ic(&a[j], "count") && j + 1 < a.len() {
-            match parse_i64(&a[j + 1]) {
-                Some(n) if n >= 1 => count = Some(n as usize),
-                _ => return err("ERR count should be greater than 0"),
-            }
-            j += 2;
-        } else {
-            return syntax();
-        }
-    }
-    let count = count.unwrap_or(1);
+    let count = match mpop_count(&a[where_idx + 1..]) {
+        Ok(n) => n,
+        Err(e) => return e,
+    };
     let now = ctx.now;
     for key in &a[2..where_idx] {
         let shard = ctx.shard(key);

@@ -93,15 +93,7 @@ fn string2ull(s: &[u8]) -> Option<u64> {
         }
         _ => false,
     };
-    let digits = &s[i..];
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
+    super::unsigned_digits(neg, &s[i..])
 }
 
 /// A parsed ID argument; `seq_given` is false for the `<ms>-*` form.

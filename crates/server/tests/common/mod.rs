@@ -5,8 +5,12 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use bytes::BytesMut;
 use confab_client::{Client, Frame};
+use confab_protocol::{encode_command, parse_frame, Limits, ParseError};
 use confab_server::{Config, Shutdown};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
 /// A running in-process server.
@@ -157,4 +161,66 @@ pub async fn reply(c: &mut Client) -> Frame {
         .await
         .unwrap()
         .expect("connection closed")
+}
+
+/// A connection that sends commands and returns each reply's raw bytes.
+pub struct Raw {
+    pub stream: TcpStream,
+    pub buf: BytesMut,
+}
+
+impl Raw {
+    pub async fn connect(srv: &TestServer) -> Raw {
+        Raw::connect_to(&srv.addr.to_string()).await
+    }
+
+    pub async fn connect_to(addr: &str) -> Raw {
+        Raw {
+            stream: TcpStream::connect(addr).await.unwrap(),
+            buf: BytesMut::new(),
+        }
+    }
+
+    /// Send one command and read its reply's bytes.
+    pub async fn call<A: AsRef<[u8]> + std::fmt::Debug>(&mut self, args: &[A]) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        encode_command(args, &mut out);
+        self.stream.write_all(&out).await.unwrap();
+        loop {
+            match parse_frame(&self.buf, &Limits::default()) {
+                Ok((_, n)) => return self.buf.split_to(n).to_vec(),
+                Err(ParseError::Incomplete) => {}
+                Err(e) => panic!("unparsable reply to {args:?}: {e}"),
+            }
+            let mut chunk = [0u8; 8192];
+            let n = tokio::time::timeout(Duration::from_secs(10), self.stream.read(&mut chunk))
+                .await
+                .expect("no reply within 10s")
+                .unwrap();
+            assert!(n > 0, "connection closed after {args:?}");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Run `steps` in order, each reply compared byte for byte.
+    pub async fn script(&mut self, steps: &[(&[&str], &str)]) {
+        for (args, want) in steps {
+            let got = self.call(args).await;
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                *want,
+                "reply to {args:?} differs"
+            );
+        }
+    }
+
+    /// Switch protocol (the reply carries the connection id, so only its type is checked).
+    pub async fn hello(&mut self, version: u8) {
+        let got = self.call(&["HELLO", &version.to_string()]).await;
+        assert!(
+            matches!(got[0], b'%' | b'*'),
+            "{}",
+            String::from_utf8_lossy(&got)
+        );
+    }
 }
