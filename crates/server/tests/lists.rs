@@ -12,12 +12,8 @@ mod common;
 
 use std::time::Duration;
 
-use bytes::BytesMut;
 use common::*;
 use confab_client::Frame;
-use confab_protocol::{encode_command, parse_frame, Limits, ParseError};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 // ---- Scripts recorded from redis-server 7.0.15 ---------------------------------------------
 

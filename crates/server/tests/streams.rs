@@ -9,12 +9,9 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use common::*;
 use confab_client::Frame;
-use confab_protocol::{encode_command, parse_frame, Limits, ParseError};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// `XADD key <i>-0 f <value>` for i in 1..=n; the value is `i` itself, or `value_len` v's
 /// when `value_len` > 1.

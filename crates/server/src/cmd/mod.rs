@@ -694,6 +694,19 @@ fn feed_monitors(shared: &Shared, client: &Client, args: &[Bytes]) {
     shared.monitor_count.store(monitors.len(), Relaxed);
 }
 
+/// The digits after an optional sign, as C's `strtoull` reads them (a leading `-` negates
+/// modulo 2^64), but strictly: `None` for an empty digit string, a non-digit, or overflow.
+pub(crate) fn unsigned_digits(neg: bool, digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -724,17 +737,4 @@ mod tests {
             _ => panic!(),
         }
     }
-}
-
-/// The digits after an optional sign, as C's `strtoull` reads them (a leading `-` negates
-/// modulo 2^64), but strictly: `None` for an empty digit string, a non-digit, or overflow.
-pub(crate) fn unsigned_digits(neg: bool, digits: &[u8]) -> Option<u64> {
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
 }
