@@ -31,8 +31,12 @@ use crate::stats::Stats;
 const MIN_READ_CHUNK: usize = 1024;
 /// Largest read size.
 const MAX_READ_CHUNK: usize = 64 * 1024;
-/// Output buffer capacity kept between batches.
+/// Output buffer capacity an idle connection keeps.
 const KEEP_WRITE_BUFFER: usize = 4 * 1024;
+/// Output buffer capacity a busy connection keeps between batches.
+const KEEP_BUSY_WRITE_BUFFER: usize = 256 * 1024;
+/// Idle time after which a connection gives back buffers grown by a burst.
+const TRIM_AFTER: Duration = Duration::from_secs(1);
 /// Lines a MONITOR client may have queued before it is cut off as a slow consumer.
 const MONITOR_QUEUE: usize = 10_000;
 
@@ -85,7 +89,6 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
         client: Client::new(handle.clone(), authenticated),
         logbuf: Vec::new(),
         monitor_rx: None,
-        push_rx: None,
         shared: shared.clone(),
         read_chunk: MIN_READ_CHUNK,
     };
@@ -115,8 +118,6 @@ struct Conn {
     /// Conversation-log lines of the current batch, sent once per batch.
     logbuf: Vec<u8>,
     monitor_rx: Option<mpsc::Receiver<Bytes>>,
-    /// Frames other clients pushed to us (pub/sub messages), once subscribed.
-    push_rx: Option<mpsc::UnboundedReceiver<Bytes>>,
     shared: Arc<Shared>,
     /// Current read size (see [`MIN_READ_CHUNK`]).
     read_chunk: usize,
@@ -124,18 +125,24 @@ struct Conn {
 
 enum Wake {
     Readable,
-    Push(Option<Bytes>),
+    Push,
     SlowConsumer,
     Shutdown,
     Killed,
     Idle,
     Monitor(Option<Bytes>),
+    /// Idle for [`TRIM_AFTER`] with big buffers: give them back.
+    Trim,
 }
 
 impl Conn {
     async fn run(&mut self) -> CloseReason {
         loop {
-            if let Some(reason) = self.process_buffer().await {
+            let closing = self.process_buffer().await;
+            for sink in self.client.wake_sinks.drain(..) {
+                sink.wake();
+            }
+            if let Some(reason) = closing {
                 // Best effort: the replies before the close (QUIT's +OK, a protocol error).
                 let _ = self.flush().await;
                 return reason;
@@ -143,14 +150,15 @@ impl Conn {
             if self.flush().await.is_err() {
                 return CloseReason::IoError;
             }
-            // Between batches a connection keeps only small buffers (reused by the next
-            // batch without allocating); big ones, grown by a burst, are given back and the
-            // read size starts small again. This keeps thousands of idle clients cheap.
-            if self.rbuf.is_empty() && self.read_chunk > MIN_READ_CHUNK {
+            // Buffers grown by a burst are kept while the client stays busy (so a pipelining
+            // client reads and writes in big chunks without reallocating every batch) and
+            // given back after [`TRIM_AFTER`] idle (`Wake::Trim`), as Redis frees idle
+            // clients' query buffers; oversized ones (a huge value, a backlog) go at once.
+            // This keeps thousands of idle clients cheap.
+            if self.rbuf.is_empty() && self.rbuf.capacity() > 2 * MAX_READ_CHUNK {
                 self.rbuf = BytesMut::new();
-                self.read_chunk = MIN_READ_CHUNK;
             }
-            if self.wbuf.capacity() > KEEP_WRITE_BUFFER {
+            if self.wbuf.capacity() > KEEP_BUSY_WRITE_BUFFER {
                 self.wbuf = BytesMut::new();
             }
             if self.client.monitor_requested && self.monitor_rx.is_none() {
@@ -169,6 +177,8 @@ impl Conn {
                         Ok(n) => {
                             if n == room {
                                 self.read_chunk = (self.read_chunk * 2).min(MAX_READ_CHUNK);
+                            } else if n < self.read_chunk / 8 {
+                                self.read_chunk = (self.read_chunk / 2).max(MIN_READ_CHUNK);
                             }
                             Stats::add(&self.shared.stats.local().net_input_bytes, n as u64);
                             if self.rbuf.len() > self.shared.config.query_buffer_limit {
@@ -205,26 +215,20 @@ impl Conn {
                 }
                 Wake::Monitor(None) => return CloseReason::SlowConsumer,
                 Wake::SlowConsumer => return CloseReason::SlowConsumer,
-                Wake::Push(Some(frame)) => {
-                    let mut taken = frame.len();
-                    self.wbuf.extend_from_slice(&frame);
-                    // Drain what else is queued so one write carries it.
-                    if let Some(rx) = self.push_rx.as_mut() {
-                        while self.wbuf.len() < 64 * 1024 {
-                            match rx.try_recv() {
-                                Ok(f) => {
-                                    taken += f.len();
-                                    self.wbuf.extend_from_slice(&f);
-                                }
-                                Err(_) => break,
-                            }
-                        }
+                Wake::Trim => {
+                    if self.rbuf.is_empty() {
+                        self.rbuf = BytesMut::new();
+                        self.read_chunk = MIN_READ_CHUNK;
                     }
-                    if let Some(sink) = &self.client.push {
-                        sink.taken(taken);
+                    if self.wbuf.is_empty() {
+                        self.wbuf = BytesMut::new();
                     }
                 }
-                Wake::Push(None) => self.push_rx = None,
+                Wake::Push => {
+                    if let Some(sink) = &self.client.push {
+                        sink.take_into(&mut self.wbuf);
+                    }
+                }
             }
         }
     }
@@ -245,9 +249,17 @@ impl Conn {
                 None => std::future::pending().await,
             }
         };
+        let big = self.rbuf.capacity() > MIN_READ_CHUNK || self.wbuf.capacity() > KEEP_WRITE_BUFFER;
+        let trim = async {
+            if big {
+                tokio::time::sleep(TRIM_AFTER).await
+            } else {
+                std::future::pending::<()>().await
+            }
+        };
         let push = async {
-            match self.push_rx.as_mut() {
-                Some(rx) => rx.recv().await,
+            match self.client.push.as_deref() {
+                Some(sink) => sink.ready().await,
                 None => std::future::pending().await,
             }
         };
@@ -262,11 +274,12 @@ impl Conn {
                     Wake::Killed
                 }
             }
-            frame = push => Wake::Push(frame),
+            _ = push => Wake::Push,
             // Errors surface from the read that follows.
             _ = self.socket.readable() => Wake::Readable,
             line = monitor => Wake::Monitor(line),
             _ = idle => Wake::Idle,
+            _ = trim => Wake::Trim,
         }
     }
 
@@ -336,9 +349,6 @@ impl Conn {
                                 }
                             }
                         }
-                    }
-                    if let Some(rx) = self.client.new_push_rx.take() {
-                        self.push_rx = Some(rx);
                     }
                     for note in self.client.log_notes.drain(..) {
                         if log_on {

@@ -1,8 +1,8 @@
 //! The pub/sub registry and each subscriber's outbound queue.
 //!
-//! DESIGN. Publishers never write to another client's socket. Every subscribed (or
-//! monitoring) connection owns one [`PushSink`]: an unbounded channel of pre-encoded frames
-//! plus a byte counter of what is queued and not yet written. A publisher looks subscribers
+//! DESIGN. Publishers never write to another client's socket. Every subscribed
+//! connection owns one [`PushSink`]: an output buffer of encoded frames that
+//! publishers append to and the connection takes whole. A publisher looks subscribers
 //! up under a read lock, and for each one either queues the message (counting its bytes) or,
 //! when the subscriber is past its hard limit (or past its soft limit for longer than the
 //! soft period), marks it slow: the subscriber's connection then closes with reason
@@ -14,12 +14,12 @@
 //! a time and never while a shard lock is held (PUBLISH touches no keys).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::{Bytes, BytesMut};
 use confab_protocol::Protocol;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::glob;
@@ -45,14 +45,18 @@ impl Default for OutputLimits {
     }
 }
 
-/// One connection's queue of frames pushed to it by others.
+/// One connection's queue of frames pushed to it by others: an output buffer that
+/// publishers append encoded frames to (as Redis appends to a client's reply buffer), and the
+/// connection takes whole, swapping in its own empty write buffer, so a steady stream of
+/// messages costs one copy and no allocation per message.
 pub(crate) struct PushSink {
     pub client_id: u64,
     /// The subscriber's protocol (HELLO may change it while subscribed).
     resp3: std::sync::atomic::AtomicBool,
-    tx: mpsc::UnboundedSender<Bytes>,
-    /// Bytes queued and not yet taken by the connection.
-    queued: AtomicUsize,
+    /// Encoded frames not yet taken by the connection.
+    buf: Mutex<BytesMut>,
+    /// Wakes the connection when `buf` goes from empty to non-empty.
+    ready: Notify,
     /// Milliseconds since `epoch` when the soft limit was first exceeded; 0 = not exceeded.
     soft_since: AtomicU64,
     epoch: std::time::Instant,
@@ -69,33 +73,32 @@ impl PushSink {
         proto: Protocol,
         limits: OutputLimits,
         kill: CancellationToken,
-    ) -> (Arc<PushSink>, mpsc::UnboundedReceiver<Bytes>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        (
-            Arc::new(PushSink {
-                client_id,
-                resp3: std::sync::atomic::AtomicBool::new(proto == Protocol::Resp3),
-                tx,
-                queued: AtomicUsize::new(0),
-                soft_since: AtomicU64::new(0),
-                epoch: std::time::Instant::now(),
-                kill,
-                slow: std::sync::atomic::AtomicBool::new(false),
-                limits,
-            }),
-            rx,
-        )
+    ) -> Arc<PushSink> {
+        Arc::new(PushSink {
+            client_id,
+            resp3: std::sync::atomic::AtomicBool::new(proto == Protocol::Resp3),
+            buf: Mutex::new(BytesMut::new()),
+            ready: Notify::new(),
+            soft_since: AtomicU64::new(0),
+            epoch: std::time::Instant::now(),
+            kill,
+            slow: std::sync::atomic::AtomicBool::new(false),
+            limits,
+        })
     }
 
-    /// Queue a frame unless the subscriber is over its limits (then it is marked slow).
-    /// Returns whether it was queued.
-    pub(crate) fn push(&self, frame: Bytes) -> bool {
+    /// Queue an encoded frame unless the subscriber is over its limits (then it is marked
+    /// slow). Returns whether it was queued. When the queue was empty, the sink is added to
+    /// `wake`: the caller must [`PushSink::wake`] it once its batch of work is done.
+    pub(crate) fn push(self: &Arc<Self>, frame: &[u8], wake: &mut Vec<Arc<PushSink>>) -> bool {
         if self.is_slow() {
             return false;
         }
-        let queued = self.queued.load(Relaxed) + frame.len();
+        let mut buf = self.buf.lock().unwrap_or_else(|e| e.into_inner());
+        let queued = buf.len() + frame.len();
         let l = self.limits;
         if l.hard > 0 && queued > l.hard {
+            drop(buf);
             self.cut_off();
             return false;
         }
@@ -105,12 +108,46 @@ impl PushSink {
             if since == 0 {
                 self.soft_since.store(now, Relaxed);
             } else if now.saturating_sub(since) > l.soft_seconds * 1000 {
+                drop(buf);
                 self.cut_off();
                 return false;
             }
         }
-        self.queued.fetch_add(frame.len(), Relaxed);
-        self.tx.send(frame).is_ok()
+        let was_empty = buf.is_empty();
+        buf.extend_from_slice(frame);
+        drop(buf);
+        if was_empty {
+            wake.push(self.clone());
+        }
+        true
+    }
+
+    /// Tell the connection there is something to take.
+    pub(crate) fn wake(&self) {
+        self.ready.notify_one();
+    }
+
+    /// Wait until something may have been queued (spurious wake-ups are possible).
+    pub(crate) async fn ready(&self) {
+        self.ready.notified().await
+    }
+
+    /// Move everything queued to the end of `out`. When `out` is empty the buffers are
+    /// swapped instead of copied, so `out`'s allocation becomes the next queue.
+    pub(crate) fn take_into(&self, out: &mut BytesMut) -> usize {
+        let mut buf = self.buf.lock().unwrap_or_else(|e| e.into_inner());
+        let n = buf.len();
+        if out.is_empty() {
+            std::mem::swap(out, &mut *buf);
+        } else {
+            out.extend_from_slice(&buf);
+            buf.clear();
+        }
+        drop(buf);
+        if n > 0 {
+            self.soft_since.store(0, Relaxed);
+        }
+        n
     }
 
     /// Whether the subscriber was cut off as a slow consumer.
@@ -121,14 +158,6 @@ impl PushSink {
     fn cut_off(&self) {
         self.slow.store(true, Relaxed);
         self.kill.cancel();
-    }
-
-    /// The connection took `n` bytes off the queue.
-    pub(crate) fn taken(&self, n: usize) {
-        let left = self.queued.fetch_sub(n, Relaxed).saturating_sub(n);
-        if left <= self.limits.soft {
-            self.soft_since.store(0, Relaxed);
-        }
     }
 
     /// The subscriber's protocol.
@@ -191,9 +220,8 @@ fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 
 /// Encode a message push once for a protocol (`>n` in RESP3, `*n` in RESP2), written
 /// directly into one buffer: this runs once per publish and protocol.
-fn encode_push(proto: Protocol, parts: &[&[u8]]) -> Bytes {
-    let len: usize = parts.iter().map(|p| p.len() + 16).sum::<usize>() + 8;
-    let mut out = BytesMut::with_capacity(len);
+fn encode_push(proto: Protocol, parts: &[&[u8]], out: &mut Vec<u8>) {
+    out.clear();
     out.extend_from_slice(if proto == Protocol::Resp3 { b">" } else { b"*" });
     out.extend_from_slice(itoa::Buffer::new().format(parts.len()).as_bytes());
     out.extend_from_slice(b"\r\n");
@@ -204,7 +232,6 @@ fn encode_push(proto: Protocol, parts: &[&[u8]]) -> Bytes {
         out.extend_from_slice(p);
         out.extend_from_slice(b"\r\n");
     }
-    out.freeze()
 }
 
 impl Registry {
@@ -256,19 +283,28 @@ impl Registry {
         }
     }
 
-    /// Deliver `message` on `channel`; returns (receivers, subscribers cut off as slow).
-    pub(crate) fn publish(&self, shard: bool, channel: &[u8], message: &[u8]) -> (usize, usize) {
+    /// Deliver `message` to every subscriber of `channel` (and, unless `shard`, to every
+    /// matching pattern). Returns (delivered, cut off as slow); sinks to wake go to `wake`.
+    pub(crate) fn publish(
+        &self,
+        shard: bool,
+        channel: &[u8],
+        message: &[u8],
+        wake: &mut Vec<Arc<PushSink>>,
+    ) -> (usize, usize) {
         let mut delivered = 0;
         let mut slow = 0;
         let word: &[u8] = if shard { b"smessage" } else { b"message" };
-        let mut encoded: [Option<Bytes>; 2] = [None, None];
-        let mut send = |sink: &PushSink, encoded: &mut [Option<Bytes>; 2]| {
+        // Encoded once per protocol (subscribers may mix RESP2 and RESP3), then copied into
+        // each subscriber's queue.
+        let mut encoded: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+        let mut send = |sink: &Arc<PushSink>, encoded: &mut [Vec<u8>; 2]| {
             let proto = sink.proto();
-            let i = usize::from(proto == Protocol::Resp3);
-            let frame = encoded[i]
-                .get_or_insert_with(|| encode_push(proto, &[word, channel, message]))
-                .clone();
-            if sink.push(frame) {
+            let buf = &mut encoded[usize::from(proto == Protocol::Resp3)];
+            if buf.is_empty() {
+                encode_push(proto, &[word, channel, message], buf);
+            }
+            if sink.push(buf, wake) {
                 delivered += 1;
             } else {
                 slow += 1;
@@ -288,11 +324,15 @@ impl Registry {
         }
         if !shard {
             let pats = read(&self.patterns);
+            let mut frame = Vec::new();
             for (pattern, sink) in pats.iter() {
                 if glob::matches(pattern, channel, false) {
-                    let frame =
-                        encode_push(sink.proto(), &[b"pmessage", pattern, channel, message]);
-                    if sink.push(frame) {
+                    encode_push(
+                        sink.proto(),
+                        &[b"pmessage", pattern, channel, message],
+                        &mut frame,
+                    );
+                    if sink.push(&frame, wake) {
                         delivered += 1;
                     } else {
                         slow += 1;

@@ -168,8 +168,6 @@ pub(crate) struct Client {
     pub no_reply: bool,
     /// This connection's pub/sub queue, once it has subscribed.
     pub push: Option<std::sync::Arc<crate::pubsub::PushSink>>,
-    /// A freshly created queue's receiver, for the connection to pick up.
-    pub new_push_rx: Option<tokio::sync::mpsc::UnboundedReceiver<Bytes>>,
     /// Channels, patterns and shard channels subscribed to.
     pub subs: pubsub::Subscriptions,
     /// Set by commands that answer with several frames (SUBSCRIBE: one per channel).
@@ -181,6 +179,10 @@ pub(crate) struct Client {
     /// Keys (db, key) the running command made ready for blocked clients (a push to a list,
     /// an XADD); the dispatcher wakes their waiters after the shard locks are released.
     pub ready_keys: Vec<(usize, Bytes)>,
+    /// Subscribers this batch's publishes gave their first queued bytes; the connection
+    /// wakes them once the batch is done, so a pipelined burst reaches each subscriber as
+    /// one write (Redis's "clients pending write"), not one wake-up per message.
+    pub wake_sinks: Vec<std::sync::Arc<crate::pubsub::PushSink>>,
 }
 
 impl Client {
@@ -200,8 +202,8 @@ impl Client {
             monitor_requested: false,
             no_reply: false,
             ready_keys: Vec::new(),
+            wake_sinks: Vec::new(),
             push: None,
-            new_push_rx: None,
             subs: Default::default(),
             replies: None,
             log_notes: Vec::new(),

@@ -60,14 +60,13 @@ fn sink(ctx: &mut Ctx<'_, '_>) -> std::sync::Arc<PushSink> {
     if let Some(s) = &ctx.client.push {
         return s.clone();
     }
-    let (sink, rx) = PushSink::new(
+    let sink = PushSink::new(
         ctx.client.handle.id,
         ctx.client.proto,
         ctx.shared.config.pubsub_limits,
         ctx.client.handle.kill.clone(),
     );
     ctx.client.push = Some(sink.clone());
-    ctx.client.new_push_rx = Some(rx);
     sink
 }
 
@@ -193,7 +192,10 @@ fn sunsubscribe(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 }
 
 fn publish_generic(ctx: &mut Ctx<'_, '_>, a: &[Bytes], shard: bool) -> Frame {
-    let (n, slow) = ctx.shared.pubsub.publish(shard, &a[1], &a[2]);
+    let (n, slow) = ctx
+        .shared
+        .pubsub
+        .publish(shard, &a[1], &a[2], &mut ctx.client.wake_sinks);
     if ctx.shared.log.is_on() {
         let mut note = format!(
             "Delivered {} on {} to {n} subscriber(s)",
