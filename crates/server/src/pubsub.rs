@@ -391,7 +391,46 @@ mod tests {
             );
             let mut want = BytesMut::new();
             confab_protocol::encode(&frame, proto, &mut want);
-            assert_eq!(encode_push(proto, &parts), want.freeze());
+            let mut got = b"left over".to_vec();
+            encode_push(proto, &parts, &mut got);
+            assert_eq!(got, want.to_vec());
         }
+    }
+
+    #[test]
+    fn sink_queues_wakes_once_per_burst_and_cuts_off_at_the_hard_limit() {
+        let limits = OutputLimits {
+            hard: 10,
+            soft: 0,
+            soft_seconds: 0,
+        };
+        let sink = PushSink::new(1, Protocol::Resp2, limits, CancellationToken::new());
+        let mut wake = Vec::new();
+        assert!(sink.push(b"abc", &mut wake));
+        assert!(sink.push(b"def", &mut wake));
+        assert_eq!(
+            wake.len(),
+            1,
+            "only the first push into an empty queue asks for a wake"
+        );
+        let mut out = BytesMut::new();
+        assert_eq!(sink.take_into(&mut out), 6);
+        assert_eq!(&out[..], b"abcdef");
+        assert!(sink.push(b"ghi", &mut wake));
+        assert_eq!(wake.len(), 2, "empty again, so the next push asks again");
+        assert_eq!(sink.take_into(&mut out), 3);
+        assert_eq!(
+            &out[..],
+            b"abcdefghi",
+            "appended after what the connection holds"
+        );
+        assert!(sink.push(b"12345", &mut wake));
+        assert!(
+            !sink.push(b"123456", &mut wake),
+            "11 bytes queued > hard limit 10"
+        );
+        assert!(sink.is_slow());
+        assert!(sink.kill.is_cancelled());
+        assert!(!sink.push(b"x", &mut wake));
     }
 }
