@@ -33,7 +33,7 @@ pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
 ];
 
 fn new_hash() -> Value {
-    Value::Hash(HashValue::default())
+    Value::Hash(Box::default())
 }
 
 /// Read access to the hash at `key`.

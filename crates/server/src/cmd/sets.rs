@@ -33,14 +33,14 @@ pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
 ];
 
 fn new_set() -> Value {
-    Value::Set(SetValue::default())
+    Value::Set(Box::default())
 }
 
 /// A copy of the set at `key` (empty if missing), or WRONGTYPE.
 fn read_set(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Option<SetValue>, Frame> {
     let now = ctx.now;
     match coll::read(ctx.shard(key), key, now, "set")? {
-        Some(Value::Set(s)) => Ok(Some(s.clone())),
+        Some(Value::Set(s)) => Ok(Some((**s).clone())),
         _ => Ok(None),
     }
 }
@@ -307,7 +307,7 @@ fn store(ctx: &mut Ctx<'_, '_>, a: &[Bytes], op: Op) -> Frame {
     if result.is_empty() {
         shard.remove(&a[1], now);
     } else {
-        shard.insert(&a[1], Value::Set(result), 0);
+        shard.insert(&a[1], Value::Set(Box::new(result)), 0);
     }
     int(n)
 }

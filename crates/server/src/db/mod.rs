@@ -47,10 +47,11 @@ pub(crate) type SetValue = indexmap::IndexSet<Bytes, Hasher>;
 pub(crate) enum Value {
     /// A string (binary safe).
     Str(Bytes),
-    /// A hash.
-    Hash(HashValue),
+    /// A hash (boxed, like sets and streams, so an entry stays small: the map's buckets
+    /// hold only a pointer for them and string keys pack more per cache line).
+    Hash(Box<HashValue>),
     /// A set.
-    Set(SetValue),
+    Set(Box<SetValue>),
     /// A list (a deque: O(1) at both ends).
     List(std::collections::VecDeque<Bytes>),
     /// A stream (boxed: it is large and rarer than the other types).
@@ -79,6 +80,9 @@ pub(crate) struct Entry {
     /// index cannot go stale: change it through [`Shard::set_expire`].
     expire_at: u64,
 }
+
+// Every lookup touches a key's bucket: keep it to (key, entry) = 32 + 48 bytes.
+const _: () = assert!(std::mem::size_of::<Entry>() <= 48);
 
 impl Entry {
     /// Absolute Unix milliseconds at which the key expires, 0 if it never does.
