@@ -305,7 +305,19 @@ fn handshake_names_selects_and_authenticates() {
         "{}",
         stdout(&out)
     );
-    let out = cli(p, &["-a", "sekret", "--name", "mine", "CLIENT", "LIST"]);
+    let out = cli(
+        p,
+        &[
+            "-h",
+            "127.0.0.1",
+            "-a",
+            "sekret",
+            "--name",
+            "mine",
+            "CLIENT",
+            "LIST",
+        ],
+    );
     assert!(ok(&out).contains("name=mine "));
     // -n selects the database.
     ok(&cli(p, &["-a", "sekret", "-n", "3", "SET", "x", "in3"]));
@@ -426,7 +438,10 @@ fn publish(port: u16, channel: &str, msg: &str) {
 fn subscribe_mode_reports_shutdown() {
     for proto in ["-3", "-2"] {
         let mut srv = Server::start(&[]);
-        let mut child = spawn_cli(srv.port, &[proto, "SUBSCRIBE", "news"]);
+        let dir = TempDir::new("sublog");
+        let log = dir.path("log");
+        let l = log.to_str().unwrap();
+        let mut child = spawn_cli(srv.port, &[proto, "--log", l, "SUBSCRIBE", "news"]);
         let mut out = Lines::new(child.stdout.take().unwrap());
         let mut err = Lines::new(child.stderr.take().unwrap());
         out.wait_for("Reading messages", Duration::from_secs(10));
@@ -445,6 +460,20 @@ fn subscribe_mode_reports_shutdown() {
             format!("server at 127.0.0.1:{} is shutting down", srv.port)
         );
         assert!(t.elapsed() < Duration::from_secs(1));
+        // The log has the subscription, the message, the push and the event.
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(text.contains("): SUBSCRIBE news\n"), "{text}");
+        assert!(
+            text.contains(": [\"message\", \"news\", \"hello there\"]\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                " SYSTEM: server at 127.0.0.1:{} is shutting down\n",
+                srv.port
+            )),
+            "{text}"
+        );
         srv.wait(Duration::from_secs(10));
     }
 }

@@ -27,6 +27,11 @@ impl Tmux {
     /// Run `confab cli -p PORT ARGS...`; when it ends its exit code goes to a file (and the
     /// terminal settings, to check they were restored) and the pane stays for capture.
     fn start(port: u16, args: &str, dir: TempDir) -> Tmux {
+        Tmux::start_env(port, "", args, dir)
+    }
+
+    /// Like [`Tmux::start`] with `env` (e.g. `VAR=value`) in front of the command.
+    fn start_env(port: u16, env: &str, args: &str, dir: TempDir) -> Tmux {
         let socket = format!(
             "confab-test-{}-{}",
             std::process::id(),
@@ -35,7 +40,7 @@ impl Tmux {
         let exit_file = dir.path("exit");
         let stty_file = dir.path("stty");
         let cmd = format!(
-            "{} cli -p {port} {args}; echo $? > {}; stty -a > {}; sleep 60",
+            "{env} {} cli -p {port} {args}; echo $? > {}; stty -a > {}; sleep 60",
             bin(),
             exit_file.display(),
             stty_file.display()
@@ -207,6 +212,10 @@ fn prompt_history_completion_hints_and_help() {
     t.send(&["C-u"]);
     t.wait_last_line(&prompt);
 
+    t.type_text("help");
+    t.send(&["Enter"]);
+    t.wait_screen("\"help <command>\" for help on <command>");
+
     // help <command> from COMMAND DOCS.
     t.type_text("help hgetall");
     t.send(&["Enter"]);
@@ -239,8 +248,14 @@ fn prompt_reports_shutdown_at_once() {
     }
     let mut srv = Server::start(&[]);
     let dir = TempDir::new("tmux-shutdown");
+    // The history file named by CONFAB_HISTORY keeps what was typed, even after exit 3.
     let hist = dir.path("h");
-    let t = Tmux::start(srv.port, &format!("--history-file {}", hist.display()), dir);
+    let t = Tmux::start_env(
+        srv.port,
+        &format!("CONFAB_HISTORY={}", hist.display()),
+        "",
+        dir,
+    );
     let prompt = format!("confab 127.0.0.1:{}>", srv.port);
     t.wait_last_line(&prompt);
     t.type_text("PING");
