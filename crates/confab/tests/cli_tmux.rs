@@ -322,3 +322,35 @@ fn subscribe_at_the_prompt() {
     t.wait_screen("is shutting down");
     srv.wait(Duration::from_secs(10));
 }
+
+/// --reconnect at the prompt: the loss is reported once, the prompt stays, and commands work
+/// again once a server listens on the port.
+#[test]
+fn prompt_reconnects() {
+    if !tmux_installed() {
+        println!("SKIPPED: tmux not installed");
+        return;
+    }
+    let srv = Server::start(&[]);
+    let port = srv.port;
+    let dir = TempDir::new("tmux-reconnect");
+    let hist = dir.path("h");
+    let t = Tmux::start(
+        port,
+        &format!("--reconnect --history-file {}", hist.display()),
+        dir,
+    );
+    t.wait_last_line(&format!("confab 127.0.0.1:{port}>"));
+    srv.signal(libc::SIGKILL);
+    drop(srv);
+    t.wait_screen("connection lost; reconnecting to 127.0.0.1:");
+    let _srv2 = Server::start_on(port, &[]);
+    t.wait_screen(&format!("reconnected to 127.0.0.1:{port}"));
+    t.type_text("ECHO back");
+    t.send(&["Enter"]);
+    t.wait_screen("\"back\"");
+    assert_eq!(t.capture().matches("reconnecting").count(), 1);
+    t.type_text("quit");
+    t.send(&["Enter"]);
+    assert_eq!(t.exit_code(Duration::from_secs(5)), 0);
+}
