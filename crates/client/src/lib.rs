@@ -73,6 +73,9 @@ impl Client {
     }
 
     /// Read one frame; `Ok(None)` on a clean close between frames.
+    ///
+    /// Cancel-safe: dropping the future (e.g. in `tokio::select!`) loses no bytes, so a caller
+    /// can wait for "a frame or something else" and call again later.
     pub async fn read_frame(&mut self) -> Result<Option<Frame>, Error> {
         loop {
             if !self.rbuf.is_empty() {
@@ -129,5 +132,10 @@ impl Client {
     /// The underlying socket's peer address.
     pub fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
         self.stream.peer_addr()
+    }
+
+    /// The underlying socket's local address (what the server shows as `addr=`).
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.stream.local_addr()
     }
 }

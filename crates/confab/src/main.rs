@@ -1,8 +1,10 @@
 //! The `confab` binary: parses flags, builds a validated `Config`, and calls the libraries.
 //!
-//! Subcommands: `server` now; `cli` and `bench` come later. Exit codes: 0 success (including
-//! a graceful shutdown), 1 runtime failure, 2 bad flags or configuration, 130 a second Ctrl+C.
+//! Subcommands: `server` and `cli`; `bench` comes later. Server exit codes: 0 success
+//! (including a graceful shutdown), 1 runtime failure, 2 bad flags or configuration, 130 a
+//! second Ctrl+C. The cli's exit codes are listed in `cli` (and `confab cli --help`).
 
+mod cli;
 mod server_args;
 
 use clap::{Parser, Subcommand};
@@ -19,12 +21,15 @@ struct Cli {
 enum Command {
     /// Run the server (RESP2/RESP3 on TCP; redis-cli and Redis client libraries work with it).
     Server(server_args::ServerArgs),
+    /// Interactive client (like redis-cli): prompt, one-shot commands, stdin pipes, pub/sub.
+    Cli(cli::CliArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Server(args) => server_args::run(args),
+        Command::Cli(args) => cli::run(args),
     };
     std::process::exit(code);
 }
