@@ -67,10 +67,12 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
         kill: shared.shutdown.child_token(),
     });
     shared.clients.register(handle.clone());
-    shared
-        .log
-        .system(&format!("Client {id} connected from {addr}"))
-        .await;
+    if shared.log.is_on() {
+        shared
+            .log
+            .system(&format!("Client {id} connected from {addr}"))
+            .await;
+    }
     tracing::debug!("client connected");
 
     let authenticated = shared.requirepass().is_none();
@@ -93,20 +95,22 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
         read_chunk: MIN_READ_CHUNK,
     };
     let reason = conn.run().await;
-    let label = conn.client.log_label.clone();
+    let label = std::mem::take(&mut conn.client.log_label);
     cmd::tx::discard_state(&shared, &mut conn.client);
     cmd::conn::stop_monitor(&shared, &mut conn.client);
     cmd::pubsub::unsubscribe_all(&shared, &mut conn.client);
     drop(conn); // closes the socket
     shared.clients.unregister(id);
     tracing::debug!(reason = reason.as_str(), "client disconnected");
-    shared
-        .log
-        .system(&format!(
-            "Client {id} ({label}) disconnected: {}",
-            reason.as_str()
-        ))
-        .await;
+    if shared.log.is_on() {
+        shared
+            .log
+            .system(&format!(
+                "Client {id} ({label}) disconnected: {}",
+                reason.as_str()
+            ))
+            .await;
+    }
 }
 
 struct Conn {

@@ -117,8 +117,20 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
     tracing::info!(%local_addr, "accepting connections");
 
     let sweeper = tokio::spawn(sweep_expired(shared.clone()));
-    accept_loop(&listener, &shared).await;
-    drop(listener);
+    // The accept loop runs as a task on a worker thread, not in the caller's `block_on`
+    // thread: a connection task spawned from a worker starts on that worker (no cross-thread
+    // wake-up per connection), and no third thread competes with the workers for the cores.
+    let acceptor = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            accept_loop(&listener, &shared).await;
+            drop(listener);
+        })
+    };
+    if let Err(e) = acceptor.await {
+        tracing::error!(error = %e, "accept loop failed");
+        shutdown.trigger("accept loop failed");
+    }
 
     let reason = shutdown.reason().unwrap_or_else(|| "unknown".into());
     tracing::info!(%reason, "shutdown requested; draining connections");
