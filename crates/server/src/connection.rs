@@ -67,11 +67,10 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
         kill: shared.shutdown.child_token(),
     });
     shared.clients.register(handle.clone());
-    if shared.log.is_on() {
-        shared
-            .log
-            .system(&format!("Client {id} connected from {addr}"))
-            .await;
+    if shared.log.is_on() || cmd::monitoring(&shared) {
+        let text = format!("Client {id} connected from {addr}");
+        cmd::monitor_system(&shared, &text);
+        shared.log.system(&text).await;
     }
     tracing::debug!("client connected");
 
@@ -102,14 +101,10 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
     drop(conn); // closes the socket
     shared.clients.unregister(id);
     tracing::debug!(reason = reason.as_str(), "client disconnected");
-    if shared.log.is_on() {
-        shared
-            .log
-            .system(&format!(
-                "Client {id} ({label}) disconnected: {}",
-                reason.as_str()
-            ))
-            .await;
+    if shared.log.is_on() || cmd::monitoring(&shared) {
+        let text = format!("Client {id} ({label}) disconnected: {}", reason.as_str());
+        cmd::monitor_system(&shared, &text);
+        shared.log.system(&text).await;
     }
 }
 
@@ -152,7 +147,7 @@ impl Conn {
                 return reason;
             }
             if self.flush().await.is_err() {
-                return CloseReason::IoError;
+                return self.write_failure_reason();
             }
             // Buffers grown by a burst are kept while the client stays busy (so a pipelining
             // client reads and writes in big chunks without reallocating every batch) and
@@ -272,7 +267,7 @@ impl Conn {
             _ = self.client.handle.kill.cancelled() => {
                 if self.shared.shutdown.is_triggered() {
                     Wake::Shutdown
-                } else if self.client.push.as_ref().is_some_and(|s| s.is_slow()) {
+                } else if self.is_slow_consumer() {
                     Wake::SlowConsumer
                 } else {
                     Wake::Killed
@@ -358,6 +353,7 @@ impl Conn {
                         if log_on {
                             convlog::push_system(&mut self.logbuf, &ts, &note);
                         }
+                        cmd::monitor_system(&self.shared, &note);
                     }
                     if let Some(reason) = self.client.close.take() {
                         if reason == CloseReason::SecurityAttack {
@@ -370,7 +366,7 @@ impl Conn {
                     if self.wbuf.len() >= self.shared.config.output_flush_threshold
                         && self.flush().await.is_err()
                     {
-                        return Some(CloseReason::IoError);
+                        return Some(self.write_failure_reason());
                     }
                 }
                 Ok(None) => return None,
@@ -391,6 +387,22 @@ impl Conn {
     }
 
     /// Write the batch's replies with one write and hand its log lines to the writer.
+    fn is_slow_consumer(&self) -> bool {
+        self.client.push.as_ref().is_some_and(|s| s.is_slow())
+    }
+
+    /// Why the connection ends after a failed write: it was killed or cut off as a slow
+    /// consumer while the write waited, or the socket failed.
+    fn write_failure_reason(&self) -> CloseReason {
+        if !self.client.handle.kill.is_cancelled() || self.shared.shutdown.is_triggered() {
+            CloseReason::IoError
+        } else if self.is_slow_consumer() {
+            CloseReason::SlowConsumer
+        } else {
+            CloseReason::Killed
+        }
+    }
+
     async fn flush(&mut self) -> std::io::Result<()> {
         if !self.logbuf.is_empty() {
             let lines = std::mem::take(&mut self.logbuf);
@@ -400,7 +412,25 @@ impl Conn {
             return Ok(());
         }
         let n = self.wbuf.len();
-        let r = self.socket.write_all(&self.wbuf).await;
+        let write = self.socket.write_all(&self.wbuf);
+        tokio::pin!(write);
+        // A client that stops reading must not pin its connection (and its buffers) forever:
+        // CLIENT KILL and the slow-consumer cut-off abandon the write. A shutdown does not:
+        // in-flight replies are finished (the drain deadline force-closes stragglers).
+        let r = tokio::select! {
+            biased;
+            r = &mut write => r,
+            _ = self.client.handle.kill.cancelled() => {
+                if self.shared.shutdown.is_triggered() {
+                    write.await
+                } else {
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionAborted,
+                        "connection killed while writing",
+                    ))
+                }
+            }
+        };
         self.wbuf.clear();
         Stats::add(&self.shared.stats.local().net_output_bytes, n as u64);
         r
@@ -415,19 +445,19 @@ impl Conn {
         log_on: bool,
     ) -> Option<CloseReason> {
         let id = self.client.handle.id;
-        if log_on {
+        if log_on || cmd::monitoring(&self.shared) {
             let keys: Vec<String> = b.waiter.keys.iter().map(|k| convlog::shown(k)).collect();
-            let ts = convlog::timestamp(SystemTime::now());
-            convlog::push_system(
-                &mut self.logbuf,
-                &ts,
-                &format!(
-                    "Client {id} blocked on {} (timeout {})",
-                    keys.join(" "),
-                    b.timeout
-                        .map_or("none".to_string(), |t| format!("{:.3}s", t.as_secs_f64()))
-                ),
+            let note = format!(
+                "Client {id} blocked on {} (timeout {})",
+                keys.join(" "),
+                b.timeout
+                    .map_or("none".to_string(), |t| format!("{:.3}s", t.as_secs_f64()))
             );
+            if log_on {
+                let ts = convlog::timestamp(SystemTime::now());
+                convlog::push_system(&mut self.logbuf, &ts, &note);
+            }
+            cmd::monitor_system(&self.shared, &note);
         }
         if self.flush().await.is_err() {
             self.abandon_block(b).await;
@@ -494,6 +524,9 @@ impl Conn {
                 &format!("Client {id} unblocked ({how})"),
             );
             convlog::push_reply(&mut self.logbuf, &ts, id, &frame);
+        }
+        if cmd::monitoring(&self.shared) {
+            cmd::monitor_system(&self.shared, &format!("Client {id} unblocked ({how})"));
         }
         None
     }

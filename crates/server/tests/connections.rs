@@ -148,6 +148,9 @@ async fn monitor_streams_commands() {
             mon.read_frame_timeout(Duration::from_millis(100)).await
         {
             seen = String::from_utf8_lossy(&line).into_owned();
+            if seen.contains("[system]") {
+                continue; // a client connecting (see monitor_shows_system_events)
+            }
             ok = true;
             break;
         }
@@ -165,6 +168,158 @@ async fn monitor_streams_commands() {
     };
     let line = String::from_utf8_lossy(&line).into_owned();
     assert!(!line.contains("secret-password"), "{line}");
+    srv.stop().await;
+}
+
+/// Read MONITOR lines until one contains `want` (panics after 5 s with what was seen).
+async fn monitor_until(mon: &mut confab_client::Client, want: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut seen = Vec::new();
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(Frame::Simple(line))) =
+            mon.read_frame_timeout(Duration::from_millis(200)).await
+        {
+            let line = String::from_utf8_lossy(&line).into_owned();
+            if line.contains(want) {
+                return line;
+            }
+            seen.push(line.chars().take(120).collect::<String>());
+        }
+    }
+    let tail = &seen[seen.len().saturating_sub(10)..];
+    panic!(
+        "MONITOR never showed {want:?}; saw {} lines, the last: {tail:#?}",
+        seen.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitor_shows_system_events() {
+    let srv = TestServer::start_with(Config {
+        pubsub_limits: confab_server::OutputLimits {
+            hard: 256 * 1024,
+            soft: 0,
+            soft_seconds: 0,
+        },
+        ..Config::for_tests()
+    })
+    .await;
+    let mut mon = srv.client().await;
+    assert_eq!(cmd(&mut mon, &["MONITOR"]).await, simple("OK"));
+    let mut c = srv.client().await;
+    // MONITOR registration happens after its reply: wait until it sees a command.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let _ = c.command(&["PING", "monitor-ready"]).await;
+        if let Ok(Some(Frame::Simple(_))) = mon.read_frame_timeout(Duration::from_millis(100)).await
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "monitor saw nothing");
+    }
+
+    // A delivery, summarized per message.
+    let mut sub = srv.client().await;
+    let _ = monitor_until(&mut mon, "[system] \"Client").await; // its connect line
+    cmd(&mut sub, &["SUBSCRIBE", "news"]).await;
+    monitor_until(&mut mon, r#""SUBSCRIBE" "news""#).await;
+    assert_eq!(
+        cmd(&mut c, &["PUBLISH", "news", "hi"]).await,
+        Frame::Integer(1)
+    );
+    monitor_until(&mut mon, r#""PUBLISH" "news" "hi""#).await;
+    let line = monitor_until(&mut mon, "Delivered message on news to 1 subscriber").await;
+    assert!(line.contains("[system] \""), "{line}");
+
+    // Blocking and unblocking.
+    let mut blocked = srv.client().await;
+    blocked.queue(&["BLPOP", "jobs", "0"]);
+    blocked.flush().await.unwrap();
+    monitor_until(&mut mon, "blocked on jobs (timeout none)").await;
+    cmd(&mut c, &["RPUSH", "jobs", "j1"]).await;
+    monitor_until(&mut mon, "unblocked (served)").await;
+    assert_eq!(
+        blocked
+            .read_frame_timeout(Duration::from_secs(5))
+            .await
+            .unwrap()
+            .unwrap(),
+        Frame::Array(vec![bulk("jobs"), bulk("j1")])
+    );
+
+    // A subscriber that never reads is cut off as a slow consumer.
+    let mut slow = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    use tokio::io::AsyncWriteExt;
+    slow.write_all(b"SUBSCRIBE flood\r\n").await.unwrap();
+    let _ = read_raw(&mut slow, 32).await;
+    let payload = "x".repeat(64 * 1024);
+    let mut cut = false;
+    for _ in 0..1000 {
+        if cmd(&mut c, &["PUBLISH", "flood", &payload]).await == Frame::Integer(0) {
+            cut = true;
+            break;
+        }
+    }
+    assert!(cut, "the slow subscriber was never cut off");
+    monitor_until(&mut mon, "disconnected: slow consumer").await;
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_kill_ends_a_connection_stuck_writing_to_a_client_that_never_reads() {
+    let srv = TestServer::start().await;
+    let mut c = srv.client().await;
+    let big = "v".repeat(1024 * 1024);
+    assert_eq!(cmd(&mut c, &["SET", "big", &big]).await, simple("OK"));
+    let mut stuck = srv.client().await;
+    let Frame::Integer(id) = cmd(&mut stuck, &["CLIENT", "ID"]).await else {
+        panic!()
+    };
+    // 64 MB of replies that are never read: the server's writes to it block.
+    for _ in 0..64 {
+        stuck.queue(&["GET", "big"]);
+    }
+    stuck.flush().await.unwrap();
+    let listed = |list: &Frame| match list {
+        Frame::Bulk(b) => String::from_utf8_lossy(b).contains(&format!("id={id} ")),
+        other => panic!("{other:?}"),
+    };
+    // Wait until the server's writes to it have stalled: the bytes written stop growing
+    // (they are counted when a write completes) while most of the 64 MB is still unsent.
+    let last = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX));
+    let stalled = eventually(Duration::from_secs(10), || {
+        let (addr, last) = (srv.addr, last.clone());
+        async move {
+            let mut c = confab_client::Client::connect(addr).await.unwrap();
+            let Ok(Frame::Bulk(info)) = c.command(&["INFO", "stats"]).await else {
+                return false;
+            };
+            let out: u64 = String::from_utf8_lossy(&info)
+                .lines()
+                .find_map(|l| l.strip_prefix("total_net_output_bytes:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            let before = last.swap(out, std::sync::atomic::Ordering::Relaxed);
+            // (Each INFO reply adds its own ~2 KB.)
+            before != u64::MAX && out.saturating_sub(before) < 64 * 1024 && out < 32 * 1024 * 1024
+        }
+    })
+    .await;
+    assert!(stalled, "the server never stalled writing to the client");
+    assert_eq!(
+        cmd(&mut c, &["CLIENT", "KILL", "ID", &id.to_string()]).await,
+        Frame::Integer(1)
+    );
+    let gone = eventually(Duration::from_secs(3), || {
+        let addr = srv.addr;
+        async move {
+            let mut c = confab_client::Client::connect(addr).await.unwrap();
+            !listed(&c.command(&["CLIENT", "LIST"]).await.unwrap())
+        }
+    })
+    .await;
+    assert!(gone, "a killed client stuck in a write stayed connected");
+    drop(stuck);
     srv.stop().await;
 }
 

@@ -688,12 +688,42 @@ fn feed_monitors(shared: &Shared, client: &Client, args: &[Bytes]) {
         line.push(b'"');
     }
     line.extend_from_slice(b"\r\n");
-    let line = Bytes::from(line);
+    send_monitors(shared, Some(client.handle.id), Bytes::from(line));
+}
+
+fn send_monitors(shared: &Shared, except: Option<u64>, line: Bytes) {
     let mut monitors = shared.monitors.lock().unwrap_or_else(|p| p.into_inner());
     // A monitor that cannot keep up is dropped here; its connection sees the closed channel
     // and closes with reason `slow consumer`.
-    monitors.retain(|m| m.client_id == client.handle.id || m.tx.try_send(line.clone()).is_ok());
+    monitors.retain(|m| Some(m.client_id) == except || m.tx.try_send(line.clone()).is_ok());
     shared.monitor_count.store(monitors.len(), Relaxed);
+}
+
+/// Whether any client is in MONITOR mode.
+pub(crate) fn monitoring(shared: &Shared) -> bool {
+    shared.monitor_count.load(Relaxed) > 0
+}
+
+/// A SYSTEM event (a delivery, a client blocking or unblocking, a disconnect) as a MONITOR
+/// line: `+<secs>.<micros> [system] "<text>"`, the same text as its conversation-log line.
+/// MONITOR in Redis shows commands only; confab also shows what the server did on its own.
+pub(crate) fn monitor_system(shared: &Shared, text: &str) {
+    if !monitoring(shared) {
+        return;
+    }
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut line = format!("+{}.{:06} [system] \"", t.as_secs(), t.subsec_micros()).into_bytes();
+    for &c in text.as_bytes() {
+        match c {
+            b'"' => line.extend_from_slice(b"\\\""),
+            b'\r' | b'\n' => line.push(b' '),
+            c => line.push(c),
+        }
+    }
+    line.extend_from_slice(b"\"\r\n");
+    send_monitors(shared, None, Bytes::from(line));
 }
 
 /// The digits after an optional sign, as C's `strtoull` reads them (a leading `-` negates

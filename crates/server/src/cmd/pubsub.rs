@@ -196,7 +196,7 @@ fn publish_generic(ctx: &mut Ctx<'_, '_>, a: &[Bytes], shard: bool) -> Frame {
         .shared
         .pubsub
         .publish(shard, &a[1], &a[2], &mut ctx.client.wake_sinks);
-    if ctx.shared.log.is_on() {
+    if ctx.shared.log.is_on() || super::monitoring(ctx.shared) {
         let mut note = format!(
             "Delivered {} on {} to {n} subscriber(s)",
             if shard { "smessage" } else { "message" },
