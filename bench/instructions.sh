@@ -34,7 +34,8 @@ run_one() {
   fi
   redis-cli -p "$port" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
   wait "$pid" 2>/dev/null || true
-  callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",","",$1); print $1; exit}'
+  # (awk reads to the end: exiting early would SIGPIPE callgrind_annotate under pipefail)
+  callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ && !t {gsub(",","",$1); t=$1} END {print t}'
 }
 
 echo "| server | test | P | requests | instructions/request |"
