@@ -15,6 +15,8 @@
 //!   of plain elements in it is sorted on both sides before comparing.
 //! - `!skip-reply` — the next command's reply legitimately differs (ids, times): only check
 //!   that both are errors or both are not.
+//! - `!type-only` — the next command's reply differs by nature (INFO's fields): compare only
+//!   the reply's type byte (a RESP3 verbatim string `=` is not a bulk string `$`).
 //! - `!resp3` / `!resp2` — switch both connections with `HELLO 3` / `HELLO 2` (the replies
 //!   carry the connection id, so they are compared like `!skip-reply`).
 //! - `!inline` — send the next command as an inline line instead of a RESP array.
@@ -249,6 +251,8 @@ enum Compare {
     Bytes,
     Sorted,
     ErrorOnly,
+    /// The reply's type byte only (`$`, `=`, `%`, ...): for contents that differ by nature.
+    TypeOnly,
 }
 
 /// One step of a script.
@@ -279,6 +283,7 @@ fn parse_script(path: &Path, src: &str) -> Vec<Step> {
         match text {
             "!sorted" => compare = Compare::Sorted,
             "!skip-reply" => compare = Compare::ErrorOnly,
+            "!type-only" => compare = Compare::TypeOnly,
             "!inline" => inline = true,
             d if d.starts_with("!replies ") => {
                 replies = d["!replies ".len()..]
@@ -357,6 +362,7 @@ fn normalized(frame: &Frame, raw: &[u8], compare: Compare, proto: Protocol) -> V
             encode(&f, proto, &mut out);
             out.to_vec()
         }
+        Compare::TypeOnly => format!("<a reply of type {:?}>", raw[0] as char).into_bytes(),
         Compare::ErrorOnly => {
             if frame.is_error() {
                 b"<an error>".to_vec()

@@ -196,7 +196,7 @@ pub(crate) fn stop_monitor(shared: &Shared, c: &mut Client) {
     c.monitor_requested = false;
 }
 
-fn verbatim(text: String) -> Frame {
+pub(crate) fn verbatim(text: String) -> Frame {
     Frame::Verbatim {
         format: *b"txt",
         text: Bytes::from(text),

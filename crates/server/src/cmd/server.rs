@@ -408,8 +408,8 @@ fn info(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     if wanted.is_empty() {
         wanted.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string()));
     }
-    let text = info_text(ctx.shared, &wanted);
-    bulk(Bytes::from(text))
+    // A verbatim string (`=txt:`) in RESP3, as Redis's addReplyVerbatim; RESP2 gets a bulk.
+    super::conn::verbatim(info_text(ctx.shared, &wanted))
 }
 
 /// Resident set size of this process in bytes, from /proc (0 where unavailable).
