@@ -64,7 +64,7 @@ impl Progress {
                     }
                 }
                 let dt = now.duration_since(last_t).as_secs_f64();
-                if dt >= 1.0 || (stopping && dt > 0.05) {
+                if dt >= 1.0 || (stopping && dt > 0.0 && n > last_n) {
                     samples.push(Sample {
                         t: now.duration_since(run_start).as_secs_f64(),
                         rps: (n - last_n) as f64 / dt,
