@@ -42,8 +42,10 @@ pub fn run(args: &ChurnArgs) -> Result<Report, Fatal> {
     let tests = templates::parse_tests(&args.tests).map_err(Fatal::usage)?;
     let data = templates::value(c.data_size);
     let limit = c.limit(10_000);
-    let mut report = Report::default();
-    report.settings = super::output::settings(c, limit);
+    let mut report = Report {
+        settings: super::output::settings(c, limit),
+        ..Report::default()
+    };
     let rt = super::runtime().map_err(|e| Fatal::usage(format!("runtime: {e}")))?;
     let run_start = Instant::now();
     // Fail early (exit 2) when the server is not there.

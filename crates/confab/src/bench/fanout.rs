@@ -133,8 +133,10 @@ pub fn run(args: &FanoutArgs) -> Result<Report, Fatal> {
     let max_time = limit.max_time();
     let run_id = super::run_id();
     let channel = format!("fanout:{run_id}");
-    let mut report = Report::default();
-    report.settings = super::output::settings(&c, limit);
+    let mut report = Report {
+        settings: super::output::settings(&c, limit),
+        ..Report::default()
+    };
     report.settings.extend([
         ("publishers".to_string(), json!(args.publishers)),
         ("subscribers".to_string(), json!(args.subscribers)),

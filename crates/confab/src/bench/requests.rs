@@ -40,8 +40,10 @@ pub fn run(args: &RequestsArgs) -> Result<Report, Fatal> {
     let tests = templates::parse_tests(&args.tests).map_err(Fatal::usage)?;
     let data = templates::value(c.data_size);
     let limit = c.limit(100_000);
-    let mut report = Report::default();
-    report.settings = super::output::settings(c, limit);
+    let mut report = Report {
+        settings: super::output::settings(c, limit),
+        ..Report::default()
+    };
     let run_start = Instant::now();
     for test in tests {
         if test.needs_list {

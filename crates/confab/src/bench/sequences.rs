@@ -127,8 +127,10 @@ pub fn run(args: &SequencesArgs) -> Result<Report, Fatal> {
     let keys: Vec<String> = (0..args.sequences)
         .map(|s| format!("seq:{run_id}:{s}"))
         .collect();
-    let mut report = Report::default();
-    report.settings = super::output::settings(&c, c.limit(args.messages));
+    let mut report = Report {
+        settings: super::output::settings(&c, c.limit(args.messages)),
+        ..Report::default()
+    };
     report.settings.extend([
         ("sequences".to_string(), json!(args.sequences)),
         ("messages".to_string(), json!(args.messages)),

@@ -79,8 +79,10 @@ pub fn run(args: &StreamArgs) -> Result<Report, Fatal> {
     let keys: Vec<String> = (0..c.clients)
         .map(|i| format!("{prefix}:{run_id}:{i}"))
         .collect();
-    let mut report = Report::default();
-    report.settings = super::output::settings(&c, c.limit(per_client));
+    let mut report = Report {
+        settings: super::output::settings(&c, c.limit(per_client)),
+        ..Report::default()
+    };
     report.settings.extend([
         ("interval_ms".to_string(), json!(args.interval)),
         ("duration".to_string(), json!(duration.as_secs_f64())),

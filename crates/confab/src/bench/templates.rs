@@ -140,6 +140,14 @@ pub fn encode(test: &str, data: &[u8]) -> Vec<u8> {
     }
 }
 
+/// "00" "01" ... "99": two key digits per table look-up.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
 /// A pipeline batch: `pipeline` copies of one request, encoded once; with a key space the
 /// offsets of every `__rand_int__` are kept so [`Batch::randomize`] rewrites only those bytes.
 pub struct Batch {
@@ -182,9 +190,10 @@ impl Batch {
             }
             let mut n = rng.next() % self.keyspace;
             let digits = &mut self.bytes[off..off + 12];
-            for d in digits.iter_mut().rev() {
-                *d = b'0' + (n % 10) as u8;
-                n /= 10;
+            for pair in digits.chunks_exact_mut(2).rev() {
+                let d = (n % 100) as usize * 2;
+                n /= 100;
+                pair.copy_from_slice(&DIGIT_PAIRS[d..d + 2]);
             }
         }
     }
@@ -250,6 +259,14 @@ mod tests {
         let s = String::from_utf8(b.bytes(2).to_vec()).unwrap();
         assert!(!s.contains("__rand_int__"), "{s}");
         assert!(s.contains("key:000000000"), "{s}");
+        let mut one = Batch::new(b"k:__rand_int__", 1, Some(1_000_000_000_000));
+        one.randomize(&mut Rng::new(3), 1);
+        let n: u64 = std::str::from_utf8(&one.bytes(1)[2..])
+            .unwrap()
+            .parse()
+            .unwrap();
+        let mut rng = Rng::new(3);
+        assert_eq!(n, rng.next() % 1_000_000_000_000);
         assert_eq!(b.bytes(1).len(), cmd.len());
         let plain = Batch::new(&cmd, 1, None);
         assert_eq!(plain.bytes(1), &cmd[..]);
