@@ -1,9 +1,10 @@
 //! The `confab` binary: parses flags, builds a validated `Config`, and calls the libraries.
 //!
-//! Subcommands: `server` and `cli`; `bench` comes later. Server exit codes: 0 success
+//! Subcommands: `server`, `cli` and `bench` (the load generator; its exit codes are in `bench`). Server exit codes: 0 success
 //! (including a graceful shutdown), 1 runtime failure, 2 bad flags or configuration, 130 a
 //! second Ctrl+C. The cli's exit codes are listed in `cli` (and `confab cli --help`).
 
+mod bench;
 mod cli;
 mod server_args;
 
@@ -23,6 +24,8 @@ enum Command {
     Server(server_args::ServerArgs),
     /// Interactive client (like redis-cli): prompt, one-shot commands, stdin pipes, pub/sub.
     Cli(cli::CliArgs),
+    /// Load generator (like redis-benchmark): requests, churn, sequences, stream, fanout.
+    Bench(bench::BenchArgs),
 }
 
 fn main() {
@@ -30,6 +33,7 @@ fn main() {
     let code = match cli.command {
         Command::Server(args) => server_args::run(args),
         Command::Cli(args) => cli::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     std::process::exit(code);
 }

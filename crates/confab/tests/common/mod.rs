@@ -258,3 +258,168 @@ impl FakeServer {
         FakeServer { port, commands }
     }
 }
+
+/// `confab bench MODE -p PORT ARGS...` with stdin closed and a deadline; returns its output.
+pub fn bench(mode: &str, port: u16, args: &[&str]) -> Output {
+    let mut child = Command::new(bin())
+        .args(["bench", mode, "-p", &port.to_string()])
+        .args(args)
+        .env_remove("CONFAB_BENCH_AUTH")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start confab bench");
+    // Read the pipes on threads so a chatty child never blocks on a full pipe.
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let t_out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let status = wait_exit(&mut child, Duration::from_secs(60));
+    Output {
+        status,
+        stdout: t_out.join().unwrap(),
+        stderr: t_err.join().unwrap(),
+    }
+}
+
+/// The fault a [`FaultyServer`] injects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Behave.
+    None,
+    /// LRANGE of the first list read back swaps its elements 1 and 2.
+    SwapInLrange,
+    /// LRANGE of the first list read back drops its element 1.
+    DropInLrange,
+    /// The 3rd PUBLISH is not delivered to the first subscriber.
+    DropPublish,
+}
+
+#[derive(Default)]
+struct FaultyState {
+    lists: std::collections::HashMap<Vec<u8>, Vec<Bytes>>,
+    subscribers: Vec<(Vec<u8>, std::net::TcpStream)>,
+    lranges: u64,
+    publishes: u64,
+}
+
+/// A tiny stateful RESP2 server for the bench tests: RPUSH/LRANGE/LLEN/DEL on lists,
+/// SUBSCRIBE/PUBLISH, PING; everything else `+OK`. It injects one [`Fault`] on purpose.
+pub struct FaultyServer {
+    pub port: u16,
+}
+
+fn bulk(out: &mut Vec<u8>, b: &[u8]) {
+    out.extend_from_slice(format!("${}\r\n", b.len()).as_bytes());
+    out.extend_from_slice(b);
+    out.extend_from_slice(b"\r\n");
+}
+
+impl FaultyServer {
+    pub fn start(fault: Fault) -> FaultyServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(Mutex::new(FaultyState::default()));
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let state = state.clone();
+                std::thread::spawn(move || {
+                    let mut parser = RequestParser::new(Limits::default());
+                    let mut buf = BytesMut::new();
+                    let mut chunk = [0u8; 16384];
+                    loop {
+                        while let Ok(Some(args)) = parser.next_command(&mut buf) {
+                            let reply = FaultyServer::answer(&state, fault, &args, &conn);
+                            if conn.write_all(&reply).is_err() {
+                                return;
+                            }
+                        }
+                        match conn.read(&mut chunk) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                });
+            }
+        });
+        FaultyServer { port }
+    }
+
+    fn answer(
+        state: &Mutex<FaultyState>,
+        fault: Fault,
+        args: &[Bytes],
+        conn: &std::net::TcpStream,
+    ) -> Vec<u8> {
+        let mut st = state.lock().unwrap();
+        let name = String::from_utf8_lossy(&args[0]).to_ascii_uppercase();
+        let mut out = Vec::new();
+        match name.as_str() {
+            "PING" => out.extend_from_slice(b"+PONG\r\n"),
+            "RPUSH" => {
+                let list = st.lists.entry(args[1].to_vec()).or_default();
+                list.extend(args[2..].iter().cloned());
+                out.extend_from_slice(format!(":{}\r\n", list.len()).as_bytes());
+            }
+            "LLEN" | "XLEN" => {
+                let n = st.lists.get(args[1].as_ref()).map_or(0, |l| l.len());
+                out.extend_from_slice(format!(":{n}\r\n").as_bytes());
+            }
+            "DEL" => {
+                let n = usize::from(st.lists.remove(args[1].as_ref()).is_some());
+                out.extend_from_slice(format!(":{n}\r\n").as_bytes());
+            }
+            "LRANGE" => {
+                st.lranges += 1;
+                let first = st.lranges == 1;
+                let mut list = st.lists.get(args[1].as_ref()).cloned().unwrap_or_default();
+                if first && fault == Fault::SwapInLrange && list.len() > 2 {
+                    list.swap(1, 2);
+                }
+                if first && fault == Fault::DropInLrange && list.len() > 1 {
+                    list.remove(1);
+                }
+                out.extend_from_slice(format!("*{}\r\n", list.len()).as_bytes());
+                for v in &list {
+                    bulk(&mut out, v);
+                }
+            }
+            "SUBSCRIBE" => {
+                let ch = args[1].to_vec();
+                st.subscribers.push((ch.clone(), conn.try_clone().unwrap()));
+                out.extend_from_slice(b"*3\r\n");
+                bulk(&mut out, b"subscribe");
+                bulk(&mut out, &ch);
+                out.extend_from_slice(b":1\r\n");
+            }
+            "PUBLISH" => {
+                st.publishes += 1;
+                let skip_first = fault == Fault::DropPublish && st.publishes == 3;
+                let mut msg = b"*3\r\n".to_vec();
+                bulk(&mut msg, b"message");
+                bulk(&mut msg, &args[1]);
+                bulk(&mut msg, &args[2]);
+                let mut n = 0;
+                for (i, (ch, s)) in st.subscribers.iter_mut().enumerate() {
+                    if ch.as_slice() == args[1].as_ref() && !(skip_first && i == 0) {
+                        let _ = s.write_all(&msg);
+                        n += 1;
+                    }
+                }
+                out.extend_from_slice(format!(":{n}\r\n").as_bytes());
+            }
+            _ => out.extend_from_slice(b"+OK\r\n"),
+        }
+        out
+    }
+}
