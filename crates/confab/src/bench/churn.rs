@@ -9,9 +9,8 @@ use std::time::Instant;
 use clap::Args;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::histogram::Latency;
 use super::output::Progress;
-use super::report::{Report, Row};
+use super::report::{Report, Row, Tally};
 use super::scan::{error_text, scan_reply, Scan};
 use super::templates::{self, Batch, Rng};
 use super::{Common, Fatal};
@@ -25,15 +24,6 @@ pub struct ChurnArgs {
     /// Comma-separated tests, as in `requests` (one request per connection).
     #[arg(short = 't', long = "tests", default_value = "ping_mbulk")]
     pub tests: String,
-}
-
-#[derive(Default)]
-struct Stats {
-    latency: Latency,
-    requests: u64,
-    errors: u64,
-    first_error: Option<String>,
-    lost: Option<String>,
 }
 
 /// Run every test with a connection per request.
@@ -64,7 +54,7 @@ pub fn run(args: &ChurnArgs) -> Result<Report, Fatal> {
                 let (c, cmd, issued, done) = (c.clone(), cmd.clone(), issued.clone(), done.clone());
                 let max = limit.max_requests();
                 tasks.push(tokio::spawn(async move {
-                    let mut st = Stats::default();
+                    let mut st = Tally::default();
                     let mut batch = Batch::new(&cmd, 1, c.keyspace);
                     let mut rng = Rng::new(i as u64 + 1);
                     let mut buf = Vec::with_capacity(4096);
@@ -135,17 +125,7 @@ pub fn run(args: &ChurnArgs) -> Result<Report, Fatal> {
             seconds,
             ..Row::default()
         };
-        for st in stats {
-            row.latency.merge(&st.latency);
-            row.requests += st.requests;
-            row.errors += st.errors;
-            if row.first_error.is_none() {
-                row.first_error = st.first_error;
-            }
-            if report.connection_lost.is_none() {
-                report.connection_lost = st.lost;
-            }
-        }
+        row.absorb(stats, &mut report.connection_lost);
         report.rows.push(row);
         if report.connection_lost.is_some() {
             break;

@@ -6,6 +6,21 @@ use serde_json::Value;
 
 use super::histogram::Latency;
 
+/// What one connection (or sender) counted during a test; [`Row::absorb`] merges them.
+#[derive(Default)]
+pub struct Tally {
+    /// Per-request latency.
+    pub latency: Latency,
+    /// Requests that got a reply (errors included).
+    pub requests: u64,
+    /// Replies that were errors.
+    pub errors: u64,
+    /// The first error reply's text.
+    pub first_error: Option<String>,
+    /// Why the connection was lost, if it was.
+    pub lost: Option<String>,
+}
+
 /// The result of one test (one row of the table).
 #[derive(Default)]
 pub struct Row {
@@ -26,6 +41,22 @@ pub struct Row {
 }
 
 impl Row {
+    /// Add every connection's tally to this row; the first lost connection's reason goes to
+    /// `lost` unless one is already there.
+    pub fn absorb(&mut self, tallies: impl IntoIterator<Item = Tally>, lost: &mut Option<String>) {
+        for t in tallies {
+            self.latency.merge(&t.latency);
+            self.requests += t.requests;
+            self.errors += t.errors;
+            if self.first_error.is_none() {
+                self.first_error = t.first_error;
+            }
+            if lost.is_none() {
+                *lost = t.lost;
+            }
+        }
+    }
+
     /// Requests per second.
     pub fn rps(&self) -> f64 {
         if self.seconds > 0.0 {

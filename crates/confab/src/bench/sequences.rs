@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::histogram::Latency;
 use super::output::Progress;
-use super::report::{Check, Report, Row};
+use super::report::{Check, Report, Row, Tally};
 use super::{connect_client, Common, Fatal};
 
 /// Flags of `confab bench sequences`.
@@ -106,14 +106,6 @@ fn number(b: &[u8]) -> Option<u64> {
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
-struct SenderStats {
-    latency: Latency,
-    requests: u64,
-    errors: u64,
-    first_error: Option<String>,
-    lost: Option<String>,
-}
-
 /// Send the sequences, read them back, check them.
 pub fn run(args: &SequencesArgs) -> Result<Report, Fatal> {
     let c = args.common.clone();
@@ -147,7 +139,7 @@ pub fn run(args: &SequencesArgs) -> Result<Report, Fatal> {
         done.clone(),
         run_start,
     );
-    let stats: Vec<SenderStats> = rt.block_on(async {
+    let stats: Vec<Tally> = rt.block_on(async {
         let mut tasks = Vec::new();
         for key in &keys {
             let (c, key, done) = (c.clone(), key.clone(), done.clone());
@@ -169,17 +161,7 @@ pub fn run(args: &SequencesArgs) -> Result<Report, Fatal> {
         seconds,
         ..Row::default()
     };
-    for st in stats {
-        row.latency.merge(&st.latency);
-        row.requests += st.requests;
-        row.errors += st.errors;
-        if row.first_error.is_none() {
-            row.first_error = st.first_error;
-        }
-        if report.connection_lost.is_none() {
-            report.connection_lost = st.lost;
-        }
-    }
+    row.absorb(stats, &mut report.connection_lost);
     report.rows.push(row);
     let check = rt.block_on(verify(&c, &keys, args.messages))?;
     report.checks.push(check);
@@ -192,8 +174,8 @@ async fn send(
     m: u64,
     churn: bool,
     done: &std::sync::atomic::AtomicU64,
-) -> SenderStats {
-    let mut st = SenderStats {
+) -> Tally {
+    let mut st = Tally {
         latency: Latency::new(),
         requests: 0,
         errors: 0,
