@@ -154,7 +154,11 @@ impl Conn {
             // given back after [`TRIM_AFTER`] idle (`Wake::Trim`), as Redis frees idle
             // clients' query buffers; oversized ones (a huge value, a backlog) go at once.
             // This keeps thousands of idle clients cheap.
-            if self.rbuf.is_empty() && self.rbuf.capacity() > 2 * MAX_READ_CHUNK {
+            if self.rbuf.is_empty()
+                && (self.read_chunk == MIN_READ_CHUNK || self.rbuf.capacity() > 2 * MAX_READ_CHUNK)
+            {
+                // A client sending small requests keeps no read buffer between them (the next
+                // 1 KiB comes from the allocator's thread cache): an idle one costs nothing.
                 self.rbuf = BytesMut::new();
             }
             if self.wbuf.capacity() > KEEP_BUSY_WRITE_BUFFER {
@@ -195,7 +199,7 @@ impl Conn {
                     }
                 }
                 Wake::Shutdown => {
-                    self.notify_shutdown().await;
+                    Box::pin(self.notify_shutdown()).await;
                     return CloseReason::Shutdown;
                 }
                 Wake::Killed => return CloseReason::Killed,
@@ -239,7 +243,7 @@ impl Conn {
             if timeout == 0 || monitoring {
                 std::future::pending::<()>().await
             } else {
-                tokio::time::sleep(Duration::from_secs(timeout)).await
+                Box::pin(tokio::time::sleep(Duration::from_secs(timeout))).await
             }
         };
         let monitor = async {
@@ -248,10 +252,12 @@ impl Conn {
                 None => std::future::pending().await,
             }
         };
+        // (The timers are boxed: allocated only when armed, so an idle connection's task stays
+        // small.)
         let big = self.rbuf.capacity() > MIN_READ_CHUNK || self.wbuf.capacity() > KEEP_WRITE_BUFFER;
         let trim = async {
             if big {
-                tokio::time::sleep(TRIM_AFTER).await
+                Box::pin(tokio::time::sleep(TRIM_AFTER)).await
             } else {
                 std::future::pending::<()>().await
             }
@@ -330,7 +336,11 @@ impl Conn {
                         }
                         Reply::Nothing => {}
                         Reply::Block(mut blocked) => {
-                            if let Some(reason) = self.wait_blocked(&mut blocked, log_on).await {
+                            // Boxed: the blocked state is big and rare, and would otherwise
+                            // be part of every idle connection's task.
+                            if let Some(reason) =
+                                Box::pin(self.wait_blocked(&mut blocked, log_on)).await
+                            {
                                 return Some(reason);
                             }
                             clock = Instant::now();

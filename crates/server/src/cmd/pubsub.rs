@@ -24,34 +24,56 @@ pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
     ("pubsub", pubsub, Plan::None),
 ];
 
-/// The calling connection's subscriptions.
+/// The calling connection's subscriptions: channels, patterns and shard channels, allocated
+/// on the first subscription (most connections never subscribe, and an idle connection
+/// should stay small).
 #[derive(Default)]
 pub(crate) struct Subscriptions {
-    pub channels: indexmap::IndexSet<Bytes>,
-    pub patterns: indexmap::IndexSet<Bytes>,
-    pub shard_channels: indexmap::IndexSet<Bytes>,
+    sets: Option<Box<[indexmap::IndexSet<Bytes>; 3]>>,
 }
 
 impl Subscriptions {
-    fn set(&mut self, kind: Kind) -> &mut indexmap::IndexSet<Bytes> {
+    fn index(kind: Kind) -> usize {
         match kind {
-            Kind::Channel => &mut self.channels,
-            Kind::Pattern => &mut self.patterns,
-            Kind::Shard => &mut self.shard_channels,
+            Kind::Channel => 0,
+            Kind::Pattern => 1,
+            Kind::Shard => 2,
         }
+    }
+
+    fn set(&mut self, kind: Kind) -> &mut indexmap::IndexSet<Bytes> {
+        &mut self.sets.get_or_insert_with(Default::default)[Self::index(kind)]
+    }
+
+    fn len(&self, kind: Kind) -> usize {
+        self.sets.as_ref().map_or(0, |s| s[Self::index(kind)].len())
+    }
+
+    fn names(&self, kind: Kind) -> Vec<Bytes> {
+        self.sets
+            .as_ref()
+            .map_or_else(Vec::new, |s| s[Self::index(kind)].iter().cloned().collect())
+    }
+
+    fn remove(&mut self, kind: Kind, name: &[u8]) -> bool {
+        self.sets
+            .as_mut()
+            .is_some_and(|s| s[Self::index(kind)].shift_remove(name))
     }
 
     /// The count Redis reports in (un)subscribe confirmations for `kind`.
     fn count(&self, kind: Kind) -> usize {
         match kind {
-            Kind::Shard => self.shard_channels.len(),
-            _ => self.channels.len() + self.patterns.len(),
+            Kind::Shard => self.len(Kind::Shard),
+            _ => self.len(Kind::Channel) + self.len(Kind::Pattern),
         }
     }
 
     /// Subscribed to anything at all (RESP2 subscribed mode).
     pub(crate) fn active(&self) -> bool {
-        !(self.channels.is_empty() && self.patterns.is_empty() && self.shard_channels.is_empty())
+        self.sets
+            .as_ref()
+            .is_some_and(|s| s.iter().any(|set| !set.is_empty()))
     }
 }
 
@@ -90,11 +112,11 @@ fn subscribe_generic(ctx: &mut Ctx<'_, '_>, a: &[Bytes], kind: Kind) -> Frame {
         replies.push(confirm(kind.subscribe_word(), Some(name), n));
     }
     ctx.client.handle.subscriptions.store(
-        ctx.client.subs.channels.len() + ctx.client.subs.shard_channels.len(),
+        ctx.client.subs.len(Kind::Channel) + ctx.client.subs.len(Kind::Shard),
         std::sync::atomic::Ordering::Relaxed,
     );
     ctx.client.handle.psubscriptions.store(
-        ctx.client.subs.patterns.len(),
+        ctx.client.subs.len(Kind::Pattern),
         std::sync::atomic::Ordering::Relaxed,
     );
     ctx.client.replies = Some(replies);
@@ -110,13 +132,13 @@ pub(crate) fn unsubscribe_generic(
 ) -> Vec<Frame> {
     let id = client.handle.id;
     let targets: Vec<Bytes> = if names.is_empty() {
-        client.subs.set(kind).iter().cloned().collect()
+        client.subs.names(kind)
     } else {
         names.iter().map(|n| Bytes::copy_from_slice(n)).collect()
     };
     let mut replies = Vec::new();
     for name in targets {
-        if client.subs.set(kind).shift_remove(&name) {
+        if client.subs.remove(kind, &name) {
             shared.pubsub.unsubscribe(kind, &name, id);
         }
         let n = client.subs.count(kind);
@@ -130,11 +152,11 @@ pub(crate) fn unsubscribe_generic(
         ));
     }
     client.handle.subscriptions.store(
-        client.subs.channels.len() + client.subs.shard_channels.len(),
+        client.subs.len(Kind::Channel) + client.subs.len(Kind::Shard),
         std::sync::atomic::Ordering::Relaxed,
     );
     client.handle.psubscriptions.store(
-        client.subs.patterns.len(),
+        client.subs.len(Kind::Pattern),
         std::sync::atomic::Ordering::Relaxed,
     );
     replies
@@ -143,7 +165,7 @@ pub(crate) fn unsubscribe_generic(
 /// Drop every subscription (RESET, disconnect).
 pub(crate) fn unsubscribe_all(shared: &Shared, client: &mut Client) {
     for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
-        if !client.subs.set(kind).is_empty() {
+        if client.subs.len(kind) > 0 {
             unsubscribe_generic(shared, client, &[], kind);
         }
     }
