@@ -37,5 +37,9 @@ say "The conversation log has every exchange and ends with the shutdown"
 [ "${QUIET:-}" = 1 ] || { grep -F 'sensor-1' "$LOG" | head -3; tail -3 "$LOG"; }
 expect 'RPUSH readings:1 temp=21.5' "$LOG"
 expect 'disconnected: shutdown' "$LOG"
+expect 'no longer accepting, closing 3 clients' "$LOG"
+# The server announces the shutdown before the clients' own disconnect lines.
+awk '/Shutdown requested/ {s=NR} /disconnected: shutdown/ && !d {d=NR} END {exit !(s && d && s < d)}' "$LOG" \
+  || { echo "FAILED: a client's shutdown line came before the server's" >&2; exit 1; }
 tail -1 "$LOG" | expect 'SYSTEM: Server stopped'
 say "ok"

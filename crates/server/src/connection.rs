@@ -102,6 +102,14 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
     shared.clients.unregister(id);
     tracing::debug!(reason = reason.as_str(), "client disconnected");
     if shared.log.is_on() || cmd::monitoring(&shared) {
+        if reason == CloseReason::Shutdown {
+            // Log after the server's "Shutdown requested" line (bounded: never hold up exit).
+            let _ = tokio::time::timeout(
+                Duration::from_secs(1),
+                shared.shutdown_announced.cancelled(),
+            )
+            .await;
+        }
         let text = format!("Client {id} ({label}) disconnected: {}", reason.as_str());
         cmd::monitor_system(&shared, &text);
         shared.log.system(&text).await;

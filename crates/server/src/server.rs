@@ -52,6 +52,9 @@ pub(crate) struct Shared {
     pub shutdown: Shutdown,
     /// Cancelled when the drain deadline passes: connections still open are cut.
     pub force_close: CancellationToken,
+    /// Cancelled once the "Shutdown requested" line is logged, so the connections' own
+    /// `disconnected: shutdown` lines come after it.
+    pub shutdown_announced: CancellationToken,
     pub local_addr: SocketAddr,
     pub started: Instant,
     /// MONITOR clients. Locked only when a monitor connects or leaves and, while
@@ -98,6 +101,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
         commands,
         shutdown: shutdown.clone(),
         force_close: CancellationToken::new(),
+        shutdown_announced: CancellationToken::new(),
         local_addr,
         started: Instant::now(),
         monitors: Mutex::new(Vec::new()),
@@ -141,6 +145,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
             shared.clients.connected()
         ))
         .await;
+    shared.shutdown_announced.cancel();
     let tracker = shutdown.tracker();
     tracker.close();
     if tokio::time::timeout(shared.config.shutdown_timeout, tracker.wait())
