@@ -24,7 +24,9 @@ pub(crate) mod stream;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
 
 use bytes::Bytes;
 use smallvec::SmallVec;
@@ -460,10 +462,12 @@ impl Keyspace {
     }
 }
 
-/// A poisoned shard (a handler panicked while holding it) is still structurally sound: every
-/// mutation keeps the map and the expiry index consistent before returning, so keep serving.
+/// Shard locks are parking_lot mutexes: critical sections are a few hash probes, and under
+/// contention (a hot key shared by both workers) a short spin before parking beats a futex
+/// sleep and wake. No poisoning: a handler that panics leaves the shard structurally sound
+/// (every mutation keeps the map and the expiry index consistent before returning).
 fn lock_shard(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    m.lock()
 }
 
 /// The shards one command (or one EXEC) holds while it runs.
