@@ -1,50 +1,12 @@
 //! The binary's configuration sources and its terminal stop key, end to end.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "confab-cfg-{name}-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// Start the binary and return (child, banner address) once it listens.
-fn start(cmd: &mut Command) -> (std::process::Child, String) {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let Ok(line) = rx.recv_timeout(left) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("server printed no banner");
-        };
-        if let Some(a) = line.trim().strip_prefix("listening on") {
-            return (child, a.trim().to_string());
-        }
-    }
-}
+use common::{spawn_with_banner as start, TempDir};
 
 fn stop(mut child: std::process::Child) {
     let _ = child.kill();
@@ -53,8 +15,8 @@ fn stop(mut child: std::process::Child) {
 
 #[test]
 fn flags_beat_env_beat_file() {
-    let dir = temp_dir("precedence");
-    let file = dir.join("confab.toml");
+    let dir = TempDir::new("precedence");
+    let file = dir.path("confab.toml");
     // The file asks for port 1, which this unprivileged-or-not test never gets to bind,
     // because the environment overrides it with 0 (any free port).
     std::fs::write(
@@ -99,7 +61,6 @@ fn flags_beat_env_beat_file() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("confab.toml"));
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// `q` + Enter on the server's terminal stops it gracefully. A pseudo-terminal comes from
@@ -110,8 +71,8 @@ fn q_enter_on_a_terminal_stops_the_server() {
         eprintln!("SKIPPED: `script` (util-linux) not installed; cannot make a terminal");
         return;
     }
-    let dir = temp_dir("q");
-    let log = dir.join("conv.txt");
+    let dir = TempDir::new("q");
+    let log = dir.path("conv.txt");
     let inner = format!(
         "{} server --port 0 --conversation-log {}",
         env!("CARGO_BIN_EXE_confab"),
@@ -158,5 +119,4 @@ fn q_enter_on_a_terminal_stops_the_server() {
         "{text}"
     );
     assert!(text.trim_end().ends_with("SYSTEM: Server stopped"));
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -1,10 +1,12 @@
 //! The binary's graceful shutdown, end to end: start `confab server`, keep clients busy, send
 //! a signal, and check the exit code, the replies, the RESP3 notice and the conversation log.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+use common::{signal, spawn_with_banner, wait_exit, TempDir};
 use confab_client::{Client, Frame};
 
 struct Server {
@@ -12,14 +14,6 @@ struct Server {
     addr: String,
     log: std::path::PathBuf,
     _dir: TempDir,
-}
-
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 impl Drop for Server {
@@ -30,16 +24,8 @@ impl Drop for Server {
 }
 
 fn start(log_on: bool, extra: &[&str]) -> Server {
-    let dir = std::env::temp_dir().join(format!(
-        "confab-shutdown-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let log = dir.join("conv.txt");
+    let dir = TempDir::new("shutdown");
+    let log = dir.path("conv.txt");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_confab"));
     cmd.args(["server", "--port", "0", "--conversation-log"]);
     if log_on {
@@ -47,50 +33,16 @@ fn start(log_on: bool, extra: &[&str]) -> Server {
     } else {
         cmd.arg("off");
     }
-    let mut child = cmd
-        .args(extra)
-        .env_remove("CONFAB_PORT")
-        .env_remove("CONFAB_CONFIG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start confab");
-    // The banner names the port picked for --port 0.
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(a) = line.trim().strip_prefix("listening on") {
-                let _ = tx.send(a.trim().to_string());
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("banner with the listening address");
+    let (child, addr) = spawn_with_banner(
+        cmd.args(extra)
+            .env_remove("CONFAB_PORT")
+            .env_remove("CONFAB_CONFIG"),
+    );
     Server {
         child,
         addr,
         log,
-        _dir: TempDir(dir),
-    }
-}
-
-fn signal(child: &Child, sig: i32) {
-    // SAFETY-free: libc::kill only sends a signal to our own child process.
-    let rc = unsafe { libc::kill(child.id() as i32, sig) };
-    assert_eq!(rc, 0);
-}
-
-fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            return st;
-        }
-        assert!(Instant::now() < deadline, "server did not exit in time");
-        std::thread::sleep(Duration::from_millis(10));
+        _dir: dir,
     }
 }
 

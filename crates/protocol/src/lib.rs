@@ -52,7 +52,7 @@ pub use encode::{encode, encode_command};
 pub use error::ParseError;
 pub use frame::Frame;
 pub use inline::split_inline;
-pub use number::format_double;
+pub use number::{format_double, parse_i64};
 pub use parse::{parse_frame, MAX_NESTING_DEPTH};
 pub use request::RequestParser;
 

@@ -12,7 +12,7 @@ const LONG_STR_SIZE: usize = 21;
 /// `+`, no leading zeros (except the number `0` itself), no `-0`, no spaces,
 /// fewer than 21 bytes, no overflow.
 #[inline]
-pub(crate) fn parse_i64(s: &[u8]) -> Option<i64> {
+pub fn parse_i64(s: &[u8]) -> Option<i64> {
     let (neg, digits) = match s {
         [] => return None,
         [b'0'] => return Some(0),

@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::histogram::Latency;
 use super::output::Progress;
-use super::report::{Check, Report, Row};
+use super::report::{Check, Report, Row, Tally};
 use super::{connect_client, Common, Fatal};
 
 /// Flags of `confab bench fanout`.
@@ -107,14 +107,6 @@ fn message_of(f: &Frame) -> Option<&[u8]> {
     }
 }
 
-struct PubStats {
-    latency: Latency,
-    sent: u64,
-    errors: u64,
-    first_error: Option<String>,
-    lost: Option<String>,
-}
-
 /// Run publishers and subscribers, then check deliveries.
 pub fn run(args: &FanoutArgs) -> Result<Report, Fatal> {
     let c = args.common.clone();
@@ -199,21 +191,21 @@ pub fn run(args: &FanoutArgs) -> Result<Report, Fatal> {
             let (c, channel, published) = (c.clone(), channel.clone(), published.clone());
             let rate = args.rate;
             pub_tasks.push(tokio::spawn(async move {
-                let mut st = PubStats { latency: Latency::new(), sent: 0, errors: 0, first_error: None, lost: None };
+                let mut st = Tally::default(); // `requests` counts the PUBLISHes sent
                 let mut client = match connect_client(&c).await {
                     Ok(cl) => cl,
                     Err(e) => { st.lost = Some(e.0); return st; }
                 };
                 let start = Instant::now();
-                while st.sent < per_pub && max_time.is_none_or(|d| start.elapsed() < d) {
-                    let k = (c.pipeline as u64).min(per_pub - st.sent);
+                while st.requests < per_pub && max_time.is_none_or(|d| start.elapsed() < d) {
+                    let k = (c.pipeline as u64).min(per_pub - st.requests);
                     if rate > 0.0 {
-                        let due = start + Duration::from_secs_f64(st.sent as f64 / rate);
+                        let due = start + Duration::from_secs_f64(st.requests as f64 / rate);
                         tokio::time::sleep_until(due.into()).await;
                     }
                     let t0 = Instant::now();
                     for j in 0..k {
-                        let body = payload(p, st.sent + j, now_us(), c.data_size);
+                        let body = payload(p, st.requests + j, now_us(), c.data_size);
                         client.queue(&[b"PUBLISH".as_slice(), channel.as_bytes(), &body]);
                     }
                     if let Err(e) = client.flush().await { st.lost = Some(e.to_string()); return st; }
@@ -229,7 +221,7 @@ pub fn run(args: &FanoutArgs) -> Result<Report, Fatal> {
                         }
                     }
                     st.latency.record_n(t0.elapsed().as_micros() as u64, k);
-                    st.sent += k;
+                    st.requests += k;
                     published.fetch_add(k, Ordering::Relaxed);
                 }
                 st
@@ -272,19 +264,8 @@ pub fn run(args: &FanoutArgs) -> Result<Report, Fatal> {
         seconds: publish_secs,
         ..Row::default()
     };
-    let mut sent_per_pub = Vec::new();
-    for st in pubs {
-        row.latency.merge(&st.latency);
-        row.requests += st.sent;
-        row.errors += st.errors;
-        sent_per_pub.push(st.sent);
-        if row.first_error.is_none() {
-            row.first_error = st.first_error;
-        }
-        if report.connection_lost.is_none() {
-            report.connection_lost = st.lost;
-        }
-    }
+    let sent_per_pub: Vec<u64> = pubs.iter().map(|st| st.requests).collect();
+    row.absorb(pubs, &mut report.connection_lost);
     if report.connection_lost.is_none() {
         report.connection_lost = sub_lost;
     }

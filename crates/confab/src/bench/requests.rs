@@ -14,9 +14,8 @@ use clap::Args;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::histogram::Latency;
 use super::output::Progress;
-use super::report::{Report, Row};
+use super::report::{Report, Row, Tally};
 use super::scan::{error_text, scan_reply, Scan};
 use super::templates::{self, Batch, Rng};
 use super::{handshake_commands, Common, Fatal, Limit, SetupError};
@@ -99,16 +98,6 @@ impl Shared {
     }
 }
 
-/// What one event-loop thread measured.
-#[derive(Default)]
-struct ThreadStats {
-    latency: Latency,
-    requests: u64,
-    errors: u64,
-    first_error: Option<String>,
-    lost: Option<String>,
-}
-
 /// Run one test with all clients; returns its row and, if a connection dropped, why.
 fn run_test(
     c: &Common,
@@ -155,18 +144,8 @@ fn run_test(
         ..Row::default()
     };
     let mut lost = None;
-    for r in results {
-        let st = r?;
-        row.latency.merge(&st.latency);
-        row.requests += st.requests;
-        row.errors += st.errors;
-        if row.first_error.is_none() {
-            row.first_error = st.first_error;
-        }
-        if lost.is_none() {
-            lost = st.lost;
-        }
-    }
+    let tallies = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    row.absorb(tallies, &mut lost);
     Ok((row, lost))
 }
 
@@ -179,7 +158,7 @@ fn thread_main(
     limit: Limit,
     shared: Arc<Shared>,
     barrier: &Barrier,
-) -> Result<ThreadStats, SetupError> {
+) -> Result<Tally, SetupError> {
     let rt = match super::runtime() {
         Ok(rt) => rt,
         Err(e) => {
@@ -197,7 +176,7 @@ fn thread_main(
     });
     barrier.wait();
     let streams = streams?;
-    let stats = Rc::new(RefCell::new(ThreadStats::default()));
+    let stats = Rc::new(RefCell::new(Tally::default()));
     let deadline = limit.max_time().map(|d| Instant::now() + d);
     for (i, stream) in streams.into_iter().enumerate() {
         let batch = Batch::new(cmd, c.pipeline, c.keyspace);
@@ -257,7 +236,7 @@ async fn client_loop(
     mut batch: Batch,
     pipeline: u64,
     shared: Arc<Shared>,
-    stats: Rc<RefCell<ThreadStats>>,
+    stats: Rc<RefCell<Tally>>,
     deadline: Option<Instant>,
     seed: u64,
 ) {

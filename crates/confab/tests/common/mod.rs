@@ -57,33 +57,14 @@ impl Server {
 
     /// Start on `port` (0: any free port); waits for the banner.
     pub fn start_on(port: u16, extra: &[&str]) -> Server {
-        let mut child = Command::new(bin())
-            .args(["server", "--port", &port.to_string()])
-            .args(["--conversation-log", "off"])
-            .args(extra)
-            .env_remove("CONFAB_PORT")
-            .env_remove("CONFAB_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start confab server");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(a) = line.trim().strip_prefix("listening on") {
-                    let _ = tx.send(a.trim().to_string());
-                }
-            }
-        });
-        let addr = match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(a) => a,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("server printed no banner");
-            }
-        };
+        let (child, addr) = spawn_with_banner(
+            Command::new(bin())
+                .args(["server", "--port", &port.to_string()])
+                .args(["--conversation-log", "off"])
+                .args(extra)
+                .env_remove("CONFAB_PORT")
+                .env_remove("CONFAB_CONFIG"),
+        );
         let port = addr.rsplit(':').next().unwrap().parse().unwrap();
         Server { child, port }
     }
@@ -102,6 +83,35 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Spawn a `confab server` command (stdin and stdout closed, stderr read) and wait up to 20 s
+/// for its banner; returns the child and the address it listens on (the banner names the
+/// port picked for `--port 0`).
+pub fn spawn_with_banner(cmd: &mut Command) -> (Child, String) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start confab server");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(a) = line.trim().strip_prefix("listening on") {
+                let _ = tx.send(a.trim().to_string());
+            }
+        }
+    });
+    match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(addr) => (child, addr),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("server printed no banner");
+        }
     }
 }
 

@@ -311,38 +311,8 @@ pub(crate) fn arity_error(fullname: &str) -> Frame {
 }
 
 /// Parse a whole argument as i64 exactly as Redis's `string2ll` does (no spaces, no '+',
-/// no leading zeros except "0", at most 20 chars).
-pub(crate) fn parse_i64(b: &[u8]) -> Option<i64> {
-    if b.is_empty() || b.len() > 20 {
-        return None;
-    }
-    if b == b"0" {
-        return Some(0);
-    }
-    let (neg, digits) = match b[0] {
-        b'-' => (true, &b[1..]),
-        _ => (false, b),
-    };
-    if digits.is_empty() || digits[0] == b'0' {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-    }
-    if neg {
-        if v > i64::MAX as u64 + 1 {
-            None
-        } else {
-            Some((v as i64).wrapping_neg())
-        }
-    } else {
-        i64::try_from(v).ok()
-    }
-}
+/// no leading zeros except "0", at most 20 chars): the protocol crate's parser.
+pub(crate) use confab_protocol::parse_i64;
 
 /// An i64 argument or Redis's "not an integer" error.
 pub(crate) fn arg_i64(b: &[u8]) -> Result<i64, Frame> {

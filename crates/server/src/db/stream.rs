@@ -515,7 +515,8 @@ fn lp_int(v: i64) -> u64 {
 
 /// Size of a string element: strings that are canonical 64-bit integers are stored as such.
 fn lp_str(s: &[u8]) -> u64 {
-    match lp_string_to_i64(s) {
+    // listpack.c's `lpStringToInt64` accepts exactly what `string2ll` does.
+    match confab_protocol::parse_i64(s) {
         Some(v) => lp_int(v),
         None => lp_element(
             match s.len() {
@@ -524,35 +525,6 @@ fn lp_str(s: &[u8]) -> u64 {
                 _ => 5,
             } + s.len() as u64,
         ),
-    }
-}
-
-/// listpack.c's `lpStringToInt64`: no spaces, no '+', no leading zeros, fits in i64.
-fn lp_string_to_i64(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() >= 21 {
-        return None;
-    }
-    if s == b"0" {
-        return Some(0);
-    }
-    let (neg, digits) = match s[0] {
-        b'-' => (true, &s[1..]),
-        _ => (false, s),
-    };
-    if !matches!(digits.first(), Some(b'1'..=b'9')) {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-    }
-    if neg {
-        (v <= 1 << 63).then(|| (v as i64).wrapping_neg())
-    } else {
-        i64::try_from(v).ok()
     }
 }
 
