@@ -183,9 +183,9 @@ impl Conn {
                         self.rbuf.reserve(self.read_chunk.max(extra));
                     }
                     let room = self.rbuf.capacity() - self.rbuf.len();
-                    match self.socket.try_read_buf(&mut self.rbuf) {
-                        Ok(0) => return CloseReason::Eof,
-                        Ok(n) => {
+                    match read_now(&mut self.socket, &mut self.rbuf).await {
+                        Ok(Some(0)) => return CloseReason::Eof,
+                        Ok(Some(n)) => {
                             if n == room {
                                 self.read_chunk = (self.read_chunk * 2).min(MAX_READ_CHUNK);
                             } else if n < self.read_chunk / 8 {
@@ -199,7 +199,7 @@ impl Conn {
                                 return CloseReason::QueryBufferLimit;
                             }
                         }
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                        Ok(None) => {}
                         Err(e) => {
                             tracing::debug!(error = %e, "read failed");
                             return CloseReason::IoError;
@@ -513,17 +513,16 @@ impl Conn {
                 }
                 _ = self.socket.readable() => {
                     self.rbuf.reserve(MIN_READ_CHUNK);
-                    match self.socket.try_read_buf(&mut self.rbuf) {
-                        Ok(0) => {
+                    match read_now(&mut self.socket, &mut self.rbuf).await {
+                        Ok(Some(0)) => {
                             self.abandon_block(b).await;
                             return Some(CloseReason::Eof);
                         }
-                        Ok(_) if self.rbuf.len() > self.shared.config.query_buffer_limit => {
+                        Ok(Some(_)) if self.rbuf.len() > self.shared.config.query_buffer_limit => {
                             self.abandon_block(b).await;
                             return Some(CloseReason::QueryBufferLimit);
                         }
                         Ok(_) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                         Err(_) => {
                             self.abandon_block(b).await;
                             return Some(CloseReason::IoError);
@@ -595,6 +594,21 @@ impl Conn {
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), self.flush()).await;
     }
+}
+
+/// Read what the socket holds now, without waiting: `Ok(None)` if nothing (the readiness was
+/// stale). Unlike `try_read_buf`, this goes through tokio's `poll_read`, which on epoll treats
+/// a short read as proof the socket is drained and clears its readiness: the next wait goes
+/// straight to epoll instead of first costing a `recvfrom` that returns EAGAIN (measured: 2.00
+/// `recvfrom` per request at pipeline 1 before, 1.0 after; Redis makes 1).
+async fn read_now(socket: &mut TcpStream, buf: &mut BytesMut) -> std::io::Result<Option<usize>> {
+    std::future::poll_fn(|cx| {
+        match tokio_util::io::poll_read_buf(std::pin::Pin::new(&mut *socket), cx, buf) {
+            std::task::Poll::Ready(r) => std::task::Poll::Ready(r.map(Some)),
+            std::task::Poll::Pending => std::task::Poll::Ready(Ok(None)),
+        }
+    })
+    .await
 }
 
 /// Argument positions that must never reach the log (passwords).
