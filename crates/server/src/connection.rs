@@ -234,6 +234,7 @@ impl Conn {
                     if self.wbuf.is_empty() {
                         self.wbuf = BytesMut::new();
                     }
+                    self.logbuf = Vec::new();
                 }
                 Wake::Push => {
                     if let Some(sink) = &self.client.push {
@@ -262,7 +263,9 @@ impl Conn {
         };
         // (The timers are boxed: allocated only when armed, so an idle connection's task stays
         // small.)
-        let big = self.rbuf.capacity() > MIN_READ_CHUNK || self.wbuf.capacity() > KEEP_WRITE_BUFFER;
+        let big = self.rbuf.capacity() > MIN_READ_CHUNK
+            || self.wbuf.capacity() > KEEP_WRITE_BUFFER
+            || self.logbuf.capacity() > 0;
         let trim = async {
             if big {
                 Box::pin(tokio::time::sleep(TRIM_AFTER)).await
@@ -423,8 +426,10 @@ impl Conn {
 
     async fn flush(&mut self) -> std::io::Result<()> {
         if !self.logbuf.is_empty() {
-            let lines = std::mem::take(&mut self.logbuf);
-            self.shared.log.send(lines).await;
+            self.shared.log.send(&mut self.logbuf).await;
+            if self.logbuf.capacity() > KEEP_BUSY_WRITE_BUFFER {
+                self.logbuf = Vec::new();
+            }
         }
         if self.wbuf.is_empty() {
             return Ok(());

@@ -423,3 +423,104 @@ async fn conversation_log_append_and_rotation() {
     assert!(!old.is_empty());
     assert!(cur.trim_end().ends_with("SYSTEM: Server stopped"));
 }
+
+/// INFO stats field as a number.
+async fn info_stat(c: &mut confab_client::Client, field: &str) -> u64 {
+    let Frame::Bulk(t) = cmd(c, &["INFO", "stats"]).await else {
+        panic!("INFO must reply a bulk string in RESP2")
+    };
+    String::from_utf8_lossy(&t)
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in INFO"))
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conversation_log_on_a_full_disk_counts_lost_lines_and_keeps_serving() {
+    // /dev/full accepts the open and fails every write with ENOSPC.
+    let srv = TestServer::start_with(Config {
+        conversation_log: Some("/dev/full".into()),
+        ..Config::for_tests()
+    })
+    .await;
+    let mut c = srv.client().await;
+    for i in 0..100 {
+        assert_eq!(
+            cmd(&mut c, &["SET", &format!("k{i}"), "v"]).await,
+            Frame::Simple("OK".into())
+        );
+    }
+    let addr = srv.addr;
+    let counted = eventually(Duration::from_secs(5), || async move {
+        let mut c = confab_client::Client::connect(addr).await.unwrap();
+        info_stat(&mut c, "conversation_log_write_errors").await > 0
+            && info_stat(&mut c, "conversation_log_dropped_lines").await >= 200
+    })
+    .await;
+    assert!(counted, "write errors and lost lines not reported in INFO");
+    assert_eq!(info_stat(&mut c, "conversation_log_written_lines").await, 0);
+    assert_eq!(
+        cmd(&mut c, &["GET", "k99"]).await,
+        Frame::Bulk("v".into()),
+        "server stopped serving"
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conversation_log_reaches_the_file_within_a_second_and_rotates_on_line_boundaries() {
+    let path = temp_log("lines");
+    let srv = TestServer::start_with(Config {
+        conversation_log: Some(path.clone()),
+        conversation_log_max_size: Some(1000),
+        ..Config::for_tests()
+    })
+    .await;
+    let mut c = srv.client().await;
+    // One pipelined batch whose lines are several times the size limit.
+    for i in 0..40 {
+        c.queue(&["SET", &format!("key:{i}"), "some value"]);
+    }
+    c.flush().await.unwrap();
+    for _ in 0..40 {
+        assert_eq!(
+            c.read_frame().await.unwrap(),
+            Some(Frame::Simple("OK".into()))
+        );
+    }
+    cmd(&mut c, &["SET", "last", "one"]).await;
+    // No flush, no shutdown: the writer's own interval puts it on disk.
+    let p2 = path.clone();
+    let on_disk = eventually(Duration::from_secs(2), || {
+        let p2 = p2.clone();
+        async move {
+            std::fs::read_to_string(&p2)
+                .map(|s| s.contains("SET last one"))
+                .unwrap_or(false)
+        }
+    })
+    .await;
+    assert!(on_disk, "logged lines not on disk within 2 s");
+    srv.stop().await;
+    let mut rotated = path.clone().into_os_string();
+    rotated.push(".1");
+    for f in [path.clone(), rotated.into()] {
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert!(
+            text.len() <= 1000,
+            "{} is {} bytes",
+            f.display(),
+            text.len()
+        );
+        assert!(text.ends_with('\n'), "{} ends mid-line", f.display());
+        for l in text.lines() {
+            assert!(
+                l.len() > 24 && l.as_bytes()[23] == b'Z',
+                "a cut line in {}: {l:?}",
+                f.display()
+            );
+        }
+    }
+}
