@@ -256,6 +256,9 @@ async fn sweep_expired(shared: Arc<Shared>) {
         // One clock read per pass, not per shard (16 x 512 shards, 10 passes a second).
         let mut now = now_ms();
         for i in 0..shared.keyspace.shard_count() {
+            if !shared.keyspace.may_expire(i) {
+                continue;
+            }
             loop {
                 let n = shared.keyspace.lock_one(i).reclaim_expired(now, PER_LOCK);
                 reclaimed += n as u64;

@@ -187,3 +187,65 @@ async fn sweeper_reclaims_100k_untouched_keys() {
     );
     srv.stop().await;
 }
+
+/// `(keys, expires)` of database `db` from INFO keyspace text.
+fn db_counts(text: &str, db: usize) -> (u64, u64) {
+    let prefix = format!("db{db}:");
+    let Some(line) = text.lines().find_map(|l| l.strip_prefix(prefix.as_str())) else {
+        return (0, 0);
+    };
+    let field = |name: &str| -> u64 {
+        line.split(',')
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+            .map_or(0, |v| v.parse().unwrap())
+    };
+    (field("keys"), field("expires"))
+}
+
+/// The sweeper skips shards it believes hold no expiring keys; every way a TTL can reach a
+/// shard must make it look again: EXPIRE on a plain key, RENAME, MOVE and SWAPDB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweeper_finds_ttls_however_they_arrive() {
+    let srv = TestServer::start().await;
+    let mut c = srv.client().await;
+    for i in 0..200 {
+        let k = format!("plain:{i}");
+        cmd(&mut c, &["SET", &k, "v"]).await;
+        cmd(&mut c, &["PEXPIRE", &k, "100"]).await;
+    }
+    for i in 0..200 {
+        let k = format!("ren:{i}");
+        cmd(&mut c, &["SET", &k, "v", "PX", "300"]).await;
+        cmd(&mut c, &["RENAME", &k, &format!("renamed:{i}")]).await;
+    }
+    for i in 0..200 {
+        let k = format!("mv:{i}");
+        cmd(&mut c, &["SET", &k, "v", "PX", "300"]).await;
+        cmd(&mut c, &["MOVE", &k, "2"]).await;
+    }
+    cmd(&mut c, &["SELECT", "3"]).await;
+    for i in 0..200 {
+        cmd(&mut c, &["SET", &format!("sw:{i}"), "v", "PX", "300"]).await;
+    }
+    cmd(&mut c, &["SWAPDB", "3", "4"]).await;
+    let text = info(&mut c, "keyspace").await;
+    assert_eq!(db_counts(&text, 0).1, 400, "{text}");
+    assert_eq!(db_counts(&text, 2), (200, 200), "{text}");
+    assert_eq!(db_counts(&text, 4), (200, 200), "{text}");
+    // Only INFO from now on: nothing reads the keys.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = info(&mut c, "keyspace").await;
+        let left: Vec<(u64, u64)> = [0, 2, 4].iter().map(|&db| db_counts(&text, db)).collect();
+        if left.iter().all(|&c| c == (0, 0)) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "sweeper left (keys, expires) {left:?} in db0, db2, db4 after 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(expired_keys(&mut c).await, 800);
+    srv.stop().await;
+}

@@ -395,6 +395,11 @@ impl Shard {
 /// Every database's shards.
 pub(crate) struct Keyspace {
     shards: Box<[Mutex<Shard>]>,
+    /// Per shard: whether it may hold keys with an expiry. Kept up to date by every guard as
+    /// it unlocks (true whenever the shard's expiry index is non-empty), so the sweeper skips
+    /// the shards without TTLs by reading one dense array instead of locking (and pulling into
+    /// cache) all 16 x 512 shards ten times a second.
+    expiring: Box<[AtomicBool]>,
     databases: usize,
     hasher: Hasher,
 }
@@ -409,6 +414,9 @@ impl Keyspace {
             .collect();
         Keyspace {
             shards,
+            expiring: (0..databases * SHARDS_PER_DB)
+                .map(|_| AtomicBool::new(false))
+                .collect(),
             databases,
             hasher: Hasher::new(),
         }
@@ -433,10 +441,7 @@ impl Keyspace {
     pub(crate) fn lock(&self, mut set: ShardSet) -> Locked<'_> {
         set.sort_unstable();
         set.dedup();
-        let guards = set
-            .into_iter()
-            .map(|i| (i, lock_shard(&self.shards[i])))
-            .collect();
+        let guards = set.into_iter().map(|i| (i, self.lock_one(i))).collect();
         Locked { ks: self, guards }
     }
 
@@ -452,8 +457,16 @@ impl Keyspace {
     }
 
     /// Lock one shard by global index (the sweeper and INFO, which hold one at a time).
-    pub(crate) fn lock_one(&self, index: usize) -> MutexGuard<'_, Shard> {
-        lock_shard(&self.shards[index])
+    pub(crate) fn lock_one(&self, index: usize) -> ShardGuard<'_> {
+        ShardGuard {
+            guard: lock_shard(&self.shards[index]),
+            expiring: &self.expiring[index],
+        }
+    }
+
+    /// Whether shard `index` may hold keys with an expiry (see [`Keyspace::expiring`]).
+    pub(crate) fn may_expire(&self, index: usize) -> bool {
+        self.expiring[index].load(Ordering::Relaxed)
     }
 
     /// Total number of shards.
@@ -470,10 +483,40 @@ fn lock_shard(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
     m.lock()
 }
 
+/// A locked shard. Before unlocking it records whether the shard now holds expiring keys.
+pub(crate) struct ShardGuard<'a> {
+    guard: MutexGuard<'a, Shard>,
+    expiring: &'a AtomicBool,
+}
+
+impl std::ops::Deref for ShardGuard<'_> {
+    type Target = Shard;
+    fn deref(&self) -> &Shard {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for ShardGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Shard {
+        &mut self.guard
+    }
+}
+
+impl Drop for ShardGuard<'_> {
+    fn drop(&mut self) {
+        // Still under the lock, so no later holder's update can be overwritten by this one.
+        // Written only on change: the flag's cache line stays shared between cores.
+        let has = !self.guard.expires.is_empty();
+        if self.expiring.load(Ordering::Relaxed) != has {
+            self.expiring.store(has, Ordering::Relaxed);
+        }
+    }
+}
+
 /// The shards one command (or one EXEC) holds while it runs.
 pub(crate) struct Locked<'a> {
     ks: &'a Keyspace,
-    guards: SmallVec<[(usize, MutexGuard<'a, Shard>); 2]>,
+    guards: SmallVec<[(usize, ShardGuard<'a>); 2]>,
 }
 
 impl<'a> Locked<'a> {
