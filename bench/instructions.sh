@@ -5,7 +5,8 @@
 # For each server: start it under callgrind, run one redis-benchmark workload, shut it down,
 # and read the total instruction count; a second run with no workload gives the start-up and
 # shut-down cost, which is subtracted. Kernel time (syscalls) is not counted: this measures
-# the servers' own code. Knobs: TESTS [set get incr], N [200000], P [16], C [50].
+# the servers' own code. Knobs: TESTS [set get incr], N [200000], P [16], C [50],
+# SERVERS [redis confab], BIN [target/release/confab, built first] (an older build to compare).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TESTS=${TESTS:-"set get incr"}
@@ -14,7 +15,11 @@ P=${P:-16}
 C=${C:-50}
 OUT=${OUT:-$(mktemp -d /tmp/confab-instr.XXXXXX)}
 mkdir -p "$OUT"
-(cd "$ROOT" && cargo build --release --quiet)
+SERVERS=${SERVERS:-"redis confab"}
+if [ -z "${BIN:-}" ]; then
+  (cd "$ROOT" && cargo build --release --quiet)
+  BIN=$ROOT/target/release/confab
+fi
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # run_one NAME TEST -> prints total Ir
@@ -25,7 +30,7 @@ run_one() {
   if [ "$name" = redis ]; then
     valgrind --tool=callgrind --callgrind-out-file="$out" redis-server --port "$port" --save '' --appendonly no >/dev/null 2>&1 &
   else
-    valgrind --tool=callgrind --callgrind-out-file="$out" "$ROOT/target/release/confab" server --port "$port" --conversation-log off --log-level error >/dev/null 2>&1 &
+    valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN" server --port "$port" --conversation-log off --log-level error >/dev/null 2>&1 &
   fi
   local pid=$!
   for _ in $(seq 300); do redis-cli -p "$port" PING >/dev/null 2>&1 && break; sleep 0.1; done
@@ -40,7 +45,7 @@ run_one() {
 
 echo "| server | test | P | requests | instructions/request |"
 echo "|---|---|---:|---:|---:|"
-for name in redis confab; do
+for name in $SERVERS; do
   base=$(run_one "$name" none)
   for t in $TESTS; do
     total=$(run_one "$name" "$t")

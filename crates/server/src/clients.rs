@@ -8,12 +8,54 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering, Ordering::Relaxed,
+};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
-use tokio_util::sync::CancellationToken;
+use futures_util::task::AtomicWaker;
+
+/// How a connection learns it must end: CLIENT KILL, the slow-consumer cut-off, or the
+/// server's shutdown (which kills every registered client). A flag plus the connection task's
+/// waker: checking costs one atomic load and waiting one waker registration, where a
+/// `CancellationToken` took a mutex to check and two more to add and withdraw a waiter, on
+/// every wait of every request. Only the connection's own task waits on it.
+#[derive(Default)]
+pub(crate) struct KillSwitch {
+    killed: AtomicBool,
+    waker: AtomicWaker,
+}
+
+impl KillSwitch {
+    /// End the connection (idempotent).
+    pub(crate) fn kill(&self) {
+        self.killed.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+
+    /// Whether [`KillSwitch::kill`] was called.
+    pub(crate) fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::Acquire)
+    }
+
+    /// Completes once killed.
+    pub(crate) fn killed(&self) -> impl std::future::Future<Output = ()> + '_ {
+        std::future::poll_fn(move |cx| {
+            if self.is_killed() {
+                return std::task::Poll::Ready(());
+            }
+            self.waker.register(cx.waker());
+            // A kill between the check and the registration must not be missed.
+            if self.is_killed() {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+    }
+}
 
 /// Why a connection ended; recorded in the conversation log and traces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,10 +119,10 @@ pub(crate) struct ClientHandle {
     pub is_monitor: AtomicBool,
     /// Name, library name and version: written by SETNAME/SETINFO/HELLO, read by CLIENT LIST.
     pub names: Mutex<ClientNames>,
-    /// Cancelled by CLIENT KILL, a slow-consumer cut-off, or the server's shutdown (it is a
-    /// child of the shutdown token); the connection task waits on this one token and then
-    /// tells which it was from the shutdown handle and its push queue.
-    pub kill: CancellationToken,
+    /// Thrown by CLIENT KILL, a slow-consumer cut-off, or the server's shutdown; the
+    /// connection task waits on this one switch and then tells which it was from the shutdown
+    /// handle and its push queue.
+    pub kill: Arc<KillSwitch>,
 }
 
 /// The client's self-reported identity.
@@ -182,6 +224,14 @@ impl Registry {
 
     pub(crate) fn unregister(&self, id: u64) {
         self.lock().remove(&id);
+    }
+
+    /// Kill every registered client (shutdown). A connection that registers afterwards
+    /// checks the shutdown flag itself.
+    pub(crate) fn kill_all(&self) {
+        for h in self.lock().values() {
+            h.kill.kill();
+        }
     }
 
     pub(crate) fn snapshot(&self) -> Vec<Arc<ClientHandle>> {

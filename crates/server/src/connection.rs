@@ -64,9 +64,14 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
         psubscriptions: Default::default(),
         is_monitor: Default::default(),
         names: std::sync::Mutex::new(ClientNames::default()),
-        kill: shared.shutdown.child_token(),
+        kill: Default::default(),
     });
     shared.clients.register(handle.clone());
+    // Registered after the shutdown's kill_all went through the registry: the trigger came
+    // before it, so it is visible here (the registry's mutex orders the two).
+    if shared.shutdown.is_triggered() {
+        handle.kill.kill();
+    }
     if shared.log.is_on() || cmd::monitoring(&shared) {
         let text = format!("Client {id} connected from {addr}");
         cmd::monitor_system(&shared, &text);
@@ -281,7 +286,7 @@ impl Conn {
         };
         tokio::select! {
             biased;
-            _ = self.client.handle.kill.cancelled() => {
+            _ = self.client.handle.kill.killed() => {
                 if self.shared.shutdown.is_triggered() {
                     Wake::Shutdown
                 } else if self.is_slow_consumer() {
@@ -415,7 +420,7 @@ impl Conn {
     /// Why the connection ends after a failed write: it was killed or cut off as a slow
     /// consumer while the write waited, or the socket failed.
     fn write_failure_reason(&self) -> CloseReason {
-        if !self.client.handle.kill.is_cancelled() || self.shared.shutdown.is_triggered() {
+        if !self.client.handle.kill.is_killed() || self.shared.shutdown.is_triggered() {
             CloseReason::IoError
         } else if self.is_slow_consumer() {
             CloseReason::SlowConsumer
@@ -443,7 +448,7 @@ impl Conn {
         let r = tokio::select! {
             biased;
             r = &mut write => r,
-            _ = self.client.handle.kill.cancelled() => {
+            _ = self.client.handle.kill.killed() => {
                 if self.shared.shutdown.is_triggered() {
                     write.await
                 } else {
@@ -502,7 +507,7 @@ impl Conn {
                         Err(_) => (b.timeout_reply.clone(), "unblocked"),
                     };
                 }
-                _ = self.client.handle.kill.cancelled() => {
+                _ = self.client.handle.kill.killed() => {
                     self.abandon_block(b).await;
                     if self.shared.shutdown.is_triggered() {
                         self.notify_shutdown().await;

@@ -20,7 +20,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use bytes::{Bytes, BytesMut};
 use confab_protocol::Protocol;
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 
 use crate::glob;
 
@@ -62,7 +61,7 @@ pub(crate) struct PushSink {
     epoch: std::time::Instant,
     /// The connection's kill token, cancelled when the subscriber is cut off as a slow
     /// consumer (after `slow` is set, so the connection can tell why).
-    kill: CancellationToken,
+    kill: Arc<crate::clients::KillSwitch>,
     slow: std::sync::atomic::AtomicBool,
     limits: OutputLimits,
 }
@@ -72,7 +71,7 @@ impl PushSink {
         client_id: u64,
         proto: Protocol,
         limits: OutputLimits,
-        kill: CancellationToken,
+        kill: Arc<crate::clients::KillSwitch>,
     ) -> Arc<PushSink> {
         Arc::new(PushSink {
             client_id,
@@ -157,7 +156,7 @@ impl PushSink {
 
     fn cut_off(&self) {
         self.slow.store(true, Relaxed);
-        self.kill.cancel();
+        self.kill.kill();
     }
 
     /// The subscriber's protocol.
@@ -404,7 +403,7 @@ mod tests {
             soft: 0,
             soft_seconds: 0,
         };
-        let sink = PushSink::new(1, Protocol::Resp2, limits, CancellationToken::new());
+        let sink = PushSink::new(1, Protocol::Resp2, limits, Default::default());
         let mut wake = Vec::new();
         assert!(sink.push(b"abc", &mut wake));
         assert!(sink.push(b"def", &mut wake));
@@ -430,7 +429,7 @@ mod tests {
             "11 bytes queued > hard limit 10"
         );
         assert!(sink.is_slow());
-        assert!(sink.kill.is_cancelled());
+        assert!(sink.kill.is_killed());
         assert!(!sink.push(b"x", &mut wake));
     }
 }

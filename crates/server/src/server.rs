@@ -135,6 +135,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
         tracing::error!(error = %e, "accept loop failed");
         shutdown.trigger("accept loop failed");
     }
+    shared.clients.kill_all();
 
     let reason = shutdown.reason().unwrap_or_else(|| "unknown".into());
     tracing::info!(%reason, "shutdown requested; draining connections");

@@ -56,12 +56,6 @@ impl Shutdown {
         self.token.cancelled().await
     }
 
-    /// A token cancelled by the shutdown and cancellable on its own: a connection waits on
-    /// this one token for shutdown, CLIENT KILL and slow-consumer cut-off alike.
-    pub(crate) fn child_token(&self) -> CancellationToken {
-        self.token.child_token()
-    }
-
     /// The tracker that connection tasks are spawned on.
     pub(crate) fn tracker(&self) -> &TaskTracker {
         &self.tracker

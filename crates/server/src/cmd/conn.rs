@@ -522,6 +522,6 @@ fn kill(me: &mut Client, target: &crate::clients::ClientHandle) {
     if target.id == me.handle.id {
         me.close = Some(CloseReason::Killed);
     } else {
-        target.kill.cancel();
+        target.kill.kill();
     }
 }
