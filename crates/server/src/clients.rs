@@ -142,9 +142,12 @@ impl ClientHandle {
             .clone()
     }
 
-    pub(crate) fn touch(&self) {
-        self.last_active_ms
-            .store(self.created.elapsed().as_millis() as u64, Relaxed);
+    /// Record activity at `now` (the batch's clock reading, so no extra one).
+    pub(crate) fn touch(&self, now: Instant) {
+        self.last_active_ms.store(
+            now.saturating_duration_since(self.created).as_millis() as u64,
+            Relaxed,
+        );
     }
 
     /// One CLIENT LIST / CLIENT INFO line (without the trailing newline), in Redis 7.2's

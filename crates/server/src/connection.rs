@@ -37,6 +37,8 @@ const KEEP_WRITE_BUFFER: usize = 4 * 1024;
 const KEEP_BUSY_WRITE_BUFFER: usize = 256 * 1024;
 /// Idle time after which a connection gives back buffers grown by a burst.
 const TRIM_AFTER: Duration = Duration::from_secs(1);
+/// Requests closer together than this keep the connection's read buffer between them.
+const CHATTY_WITHIN: Duration = Duration::from_millis(50);
 /// Lines a MONITOR client may have queued before it is cut off as a slow consumer.
 const MONITOR_QUEUE: usize = 10_000;
 
@@ -97,6 +99,10 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
         monitor_rx: None,
         shared: shared.clone(),
         read_chunk: MIN_READ_CHUNK,
+        last_batch: Instant::now(),
+        chatty: false,
+        batches: 0,
+        trim: None,
     };
     let reason = conn.run().await;
     let label = std::mem::take(&mut conn.client.log_label);
@@ -133,6 +139,16 @@ struct Conn {
     shared: Arc<Shared>,
     /// Current read size (see [`MIN_READ_CHUNK`]).
     read_chunk: usize,
+    /// When the last batch started: buffers are given back [`TRIM_AFTER`] after it.
+    last_batch: Instant,
+    /// Whether the last two batches came within [`CHATTY_WITHIN`] of each other: such a
+    /// client keeps its read buffer between requests.
+    chatty: bool,
+    /// Batches run so far.
+    batches: u64,
+    /// Armed while the connection holds buffers; created once and re-armed only when it
+    /// fires early, so a busy connection pays no timer registration per request.
+    trim: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
 }
 
 enum Wake {
@@ -162,16 +178,15 @@ impl Conn {
             if self.flush().await.is_err() {
                 return self.write_failure_reason();
             }
-            // Buffers grown by a burst are kept while the client stays busy (so a pipelining
-            // client reads and writes in big chunks without reallocating every batch) and
-            // given back after [`TRIM_AFTER`] idle (`Wake::Trim`), as Redis frees idle
-            // clients' query buffers; oversized ones (a huge value, a backlog) go at once.
-            // This keeps thousands of idle clients cheap.
-            if self.rbuf.is_empty()
-                && (self.read_chunk == MIN_READ_CHUNK || self.rbuf.capacity() > 2 * MAX_READ_CHUNK)
-            {
-                // A client sending small requests keeps no read buffer between them (the next
-                // 1 KiB comes from the allocator's thread cache): an idle one costs nothing.
+            // Buffers are kept while the client stays busy (so it reads and writes without an
+            // allocation per request, and a pipelining client in big chunks) and given back
+            // after [`TRIM_AFTER`] idle (`Wake::Trim`), as Redis frees idle clients' query
+            // buffers; oversized ones (a huge value, a backlog) go at once. This keeps
+            // thousands of idle clients cheap.
+            // A client whose requests are far apart (or that sent one and went idle, as most
+            // of a big idle fleet does) keeps no read buffer between them: the next 1 KiB
+            // comes from the allocator's cache, and thousands of idle clients hold none.
+            if self.rbuf.is_empty() && (!self.chatty || self.rbuf.capacity() > 2 * MAX_READ_CHUNK) {
                 self.rbuf = BytesMut::new();
             }
             if self.wbuf.capacity() > KEEP_BUSY_WRITE_BUFFER {
@@ -232,6 +247,15 @@ impl Conn {
                 Wake::Monitor(None) => return CloseReason::SlowConsumer,
                 Wake::SlowConsumer => return CloseReason::SlowConsumer,
                 Wake::Trim => {
+                    let due = self.last_batch + TRIM_AFTER;
+                    if Instant::now() < due {
+                        // Busy since the timer was armed: wait for the rest of the idle time.
+                        if let Some(t) = self.trim.as_mut() {
+                            t.as_mut().reset(due.into());
+                        }
+                        continue;
+                    }
+                    self.trim = None;
                     if self.rbuf.is_empty() {
                         self.rbuf = BytesMut::new();
                         self.read_chunk = MIN_READ_CHUNK;
@@ -268,14 +292,18 @@ impl Conn {
         };
         // (The timers are boxed: allocated only when armed, so an idle connection's task stays
         // small.)
-        let big = self.rbuf.capacity() > MIN_READ_CHUNK
+        let holding = self.rbuf.capacity() > 0
             || self.wbuf.capacity() > KEEP_WRITE_BUFFER
             || self.logbuf.capacity() > 0;
+        if holding && self.trim.is_none() {
+            self.trim = Some(Box::pin(tokio::time::sleep_until(
+                (self.last_batch + TRIM_AFTER).into(),
+            )));
+        }
         let trim = async {
-            if big {
-                Box::pin(tokio::time::sleep(TRIM_AFTER)).await
-            } else {
-                std::future::pending::<()>().await
+            match self.trim.as_mut() {
+                Some(t) => t.as_mut().await,
+                None => std::future::pending::<()>().await,
             }
         };
         let push = async {
@@ -312,8 +340,13 @@ impl Conn {
             return None;
         }
         let now = crate::db::now_ms();
-        self.client.handle.touch();
         let mut clock = Instant::now();
+        self.client.handle.touch(clock);
+        // (The first batch never counts: `last_batch` starts at the connection's creation.)
+        self.chatty =
+            self.batches > 0 && clock.saturating_duration_since(self.last_batch) < CHATTY_WITHIN;
+        self.batches += 1;
+        self.last_batch = clock;
         let ts = if log_on {
             convlog::timestamp(SystemTime::now())
         } else {
@@ -420,7 +453,9 @@ impl Conn {
     /// Why the connection ends after a failed write: it was killed or cut off as a slow
     /// consumer while the write waited, or the socket failed.
     fn write_failure_reason(&self) -> CloseReason {
-        if !self.client.handle.kill.is_killed() || self.shared.shutdown.is_triggered() {
+        if self.shared.force_close.is_cancelled() {
+            CloseReason::Shutdown
+        } else if !self.client.handle.kill.is_killed() || self.shared.shutdown.is_triggered() {
             CloseReason::IoError
         } else if self.is_slow_consumer() {
             CloseReason::SlowConsumer
@@ -450,7 +485,13 @@ impl Conn {
             r = &mut write => r,
             _ = self.client.handle.kill.killed() => {
                 if self.shared.shutdown.is_triggered() {
-                    write.await
+                    tokio::select! {
+                        r = &mut write => r,
+                        _ = self.shared.force_close.cancelled() => Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "shutdown deadline passed while writing",
+                        )),
+                    }
                 } else {
                     Err(std::io::Error::new(
                         std::io::ErrorKind::ConnectionAborted,

@@ -50,7 +50,9 @@ pub(crate) struct Shared {
     pub log: ConvLog,
     pub commands: Commands,
     pub shutdown: Shutdown,
-    /// Cancelled when the drain deadline passes: connections still open are cut.
+    /// Cancelled when the drain deadline passes: connections still writing their last
+    /// replies to a client that does not read give up (the one place a killed connection
+    /// still waits; every other wait is bounded).
     pub force_close: CancellationToken,
     /// Cancelled once the "Shutdown requested" line is logged, so the connections' own
     /// `disconnected: shutdown` lines come after it.
@@ -199,14 +201,7 @@ async fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
                 let span = tracing::debug_span!("conn", id, %addr);
                 shared.shutdown.tracker().spawn(
                     async move {
-                        let force = shared2.force_close.clone();
-                        let conn = crate::connection::serve(socket, addr, id, shared2.clone());
-                        tokio::select! {
-                            _ = conn => {}
-                            _ = force.cancelled() => {
-                                tracing::debug!("connection force-closed at shutdown deadline");
-                            }
-                        }
+                        crate::connection::serve(socket, addr, id, shared2.clone()).await;
                         shared2.clients.release();
                     }
                     .instrument(span),

@@ -524,3 +524,54 @@ async fn conversation_log_reaches_the_file_within_a_second_and_rotates_on_line_b
         }
     }
 }
+
+/// A shutdown finishes in-flight replies, but not forever: a client that never reads is cut
+/// at `shutdown_timeout`, and the server stops, logging it as a shutdown close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_deadline_cuts_a_client_that_never_reads() {
+    let path = temp_log("deadline");
+    let srv = TestServer::start_with(Config {
+        conversation_log: Some(path.clone()),
+        shutdown_timeout: Duration::from_millis(300),
+        ..Config::for_tests()
+    })
+    .await;
+    let mut c = srv.client().await;
+    let big = "x".repeat(1 << 20);
+    cmd(&mut c, &["SET", "big", &big]).await;
+    // 64 MB of replies that this client never reads: the server's write stalls.
+    let mut stuck = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    let gets = "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n".repeat(64);
+    tokio::io::AsyncWriteExt::write_all(&mut stuck, gets.as_bytes())
+        .await
+        .unwrap();
+    // Wait until the server has read the GETs and stalled writing their replies.
+    let stalled = eventually(Duration::from_secs(5), || {
+        let addr = srv.addr;
+        async move {
+            let mut c = confab_client::Client::connect(addr).await.unwrap();
+            let Frame::Bulk(t) = c.command(&["CLIENT", "LIST"]).await.unwrap() else {
+                return false;
+            };
+            String::from_utf8_lossy(&t).contains("cmd=get")
+        }
+    })
+    .await;
+    assert!(stalled, "the stuck client's GETs never ran");
+    drop(c);
+    let started = std::time::Instant::now();
+    srv.stop().await;
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "shutdown took {took:?} with a 300 ms deadline"
+    );
+    let log = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        log.contains("Shutdown deadline passed"),
+        "the deadline was never reached, so the test proves nothing: {log}"
+    );
+    assert!(log.contains("disconnected: shutdown"), "{log}");
+    assert!(log.trim_end().ends_with("SYSTEM: Server stopped"));
+    drop(stuck);
+}
