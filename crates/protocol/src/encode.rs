@@ -28,6 +28,7 @@ pub fn encode(frame: &Frame, proto: Protocol, out: &mut BytesMut) {
         Frame::Error(s) => put_line(out, b'-', s),
         Frame::Integer(n) => put_integer(out, *n),
         Frame::Bulk(b) => put_bulk(out, b),
+        Frame::Raw(r) => out.extend_from_slice(r),
         Frame::Null => out.extend_from_slice(if resp3 { b"_\r\n" } else { b"$-1\r\n" }),
         Frame::NullArray => out.extend_from_slice(if resp3 { b"_\r\n" } else { b"*-1\r\n" }),
         Frame::Array(items) => {

@@ -46,9 +46,23 @@ pub enum Frame {
     },
     /// `>n` out-of-band push (pub/sub messages); RESP2: an array.
     Push(Vec<Frame>),
+    /// One complete reply already encoded, written as is. Only for shapes that are the same
+    /// in RESP2 and RESP3 (arrays of bulk strings and integers): a server builds a large
+    /// reply (a stream range) straight into bytes instead of allocating a frame per element.
+    /// The parser never produces it; [`Frame::decode_raw`] turns it back into frames.
+    Raw(Bytes),
 }
 
 impl Frame {
+    /// The frames a [`Frame::Raw`] encodes (an error frame if the bytes are not one whole
+    /// RESP reply, which is a bug in whoever built it).
+    pub fn decode_raw(raw: &[u8]) -> Frame {
+        match crate::parse_frame(raw, &crate::Limits::default()) {
+            Ok((f, n)) if n == raw.len() => f,
+            _ => Frame::Error(Bytes::from_static(b"ERR malformed raw reply")),
+        }
+    }
+
     /// `+OK`
     pub fn ok() -> Frame {
         Frame::Simple(Bytes::from_static(b"OK"))
@@ -182,6 +196,38 @@ impl From<Vec<Frame>> for Frame {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_frames_are_written_as_is_and_decode_back() {
+        let inner = Frame::Array(vec![Frame::bulk("1-1"), Frame::bulk_array(["a", "b"])]);
+        let mut enc = BytesMut::new();
+        crate::encode(&inner, Protocol::Resp2, &mut enc);
+        let raw = Frame::Raw(enc.clone().freeze());
+        for proto in [Protocol::Resp2, Protocol::Resp3] {
+            let mut a = BytesMut::new();
+            crate::encode(
+                &Frame::Array(vec![raw.clone(), Frame::Integer(1)]),
+                proto,
+                &mut a,
+            );
+            let mut b = BytesMut::new();
+            crate::encode(
+                &Frame::Array(vec![inner.clone(), Frame::Integer(1)]),
+                proto,
+                &mut b,
+            );
+            assert_eq!(a, b);
+        }
+        assert_eq!(Frame::decode_raw(&enc), inner);
+        assert!(matches!(
+            Frame::decode_raw(b"*2\r\n$1\r\na\r\n"),
+            Frame::Error(_)
+        ));
+        assert!(matches!(
+            Frame::decode_raw(b"+OK\r\n+OK\r\n"),
+            Frame::Error(_)
+        ));
+    }
 
     #[test]
     fn constructors_build_expected_variants() {

@@ -504,6 +504,7 @@ impl std::fmt::Write for Adapter<'_> {
 /// A reply the way redis-cli shows it, on one line.
 pub fn render_frame(buf: &mut Vec<u8>, f: &Frame, depth: usize) {
     match f {
+        Frame::Raw(r) => render_frame(buf, &Frame::decode_raw(r), depth),
         Frame::Simple(s) => buf.extend_from_slice(s),
         Frame::Error(e) => {
             buf.extend_from_slice(b"(error) ");

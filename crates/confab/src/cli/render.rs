@@ -69,6 +69,7 @@ enum Kind {
 
 fn tty(f: &Frame, prefix: &str, out: &mut Vec<u8>) {
     match f {
+        Frame::Raw(r) => tty(&Frame::decode_raw(r), prefix, out),
         Frame::Error(e) => {
             out.extend_from_slice(b"(error) ");
             out.extend_from_slice(e);
@@ -175,6 +176,7 @@ fn aggregate(kind: Kind, elems: &[&Frame], prefix: &str, out: &mut Vec<u8>) {
 /// redis-cli's `cliFormatReplyRaw` (without the final newline).
 fn raw(f: &Frame, out: &mut Vec<u8>) {
     match f {
+        Frame::Raw(r) => raw(&Frame::decode_raw(r), out),
         Frame::Null | Frame::NullArray => {}
         Frame::Error(e) => {
             out.extend_from_slice(e);
@@ -213,6 +215,7 @@ fn text(b: &[u8]) -> String {
 /// The JSON value of a reply (mapping documented in `confab cli --help`).
 pub fn json(f: &Frame) -> Value {
     match f {
+        Frame::Raw(r) => json(&Frame::decode_raw(r)),
         Frame::Simple(b) | Frame::Bulk(b) | Frame::BigNumber(b) => Value::String(text(b)),
         Frame::Verbatim { text: t, .. } => Value::String(text(t)),
         Frame::Error(e) => {

@@ -10,7 +10,7 @@
 //! Writes that change nothing (XDEL of missing IDs, XTRIM with nothing to trim, a rejected
 //! XADD) leave watched keys alone, as Redis does.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use confab_protocol::{Frame, Protocol};
 
 use super::conn::help_reply;
@@ -165,16 +165,54 @@ fn parse_interval_id(arg: &[u8], missing_seq: u64) -> Result<(StreamId, bool), F
 
 /// `[id, [field, value, ...]]`.
 fn entry_frame(id: StreamId, fields: &Fields) -> Frame {
-    Frame::Array(vec![
-        bulk(id.to_bytes()),
-        Frame::Array(fields.iter().map(Frame::Bulk).collect()),
-    ])
+    let mut out = BytesMut::with_capacity(entry_size(fields));
+    put_entry(&mut out, id, fields);
+    Frame::Raw(out.freeze())
 }
 
-/// An array of entries, at most `count` of them (0 = all).
+/// An array of entries, at most `count` of them (0 = all). Encoded straight into bytes
+/// ([`Frame::Raw`]; the shape is the same in RESP2 and RESP3): a frame per ID, field and
+/// value cost an allocation each, most of XRANGE's time.
 fn entries_frame<'a>(it: impl Iterator<Item = (StreamId, &'a Fields)>, count: usize) -> Frame {
     let limit = if count == 0 { usize::MAX } else { count };
-    Frame::Array(it.take(limit).map(|(id, f)| entry_frame(id, f)).collect())
+    let entries: smallvec::SmallVec<[(StreamId, &Fields); 16]> = it.take(limit).collect();
+    let size: usize = entries.iter().map(|(_, f)| entry_size(f)).sum();
+    let mut out = BytesMut::with_capacity(size + 16);
+    put_header(&mut out, b'*', entries.len());
+    for (id, f) in entries {
+        put_entry(&mut out, id, f);
+    }
+    Frame::Raw(out.freeze())
+}
+
+/// An upper bound of [`put_entry`]'s output.
+fn entry_size(f: &Fields) -> usize {
+    // "*2", the ID (at most 41 bytes) with its header, "*n", and per item its header.
+    4 + 50 + 24 + f.slices().map(|s| s.len() + 16).sum::<usize>()
+}
+
+fn put_header(out: &mut BytesMut, prefix: u8, n: usize) {
+    out.extend_from_slice(&[prefix]);
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+fn put_entry(out: &mut BytesMut, id: StreamId, fields: &Fields) {
+    out.extend_from_slice(b"*2\r\n");
+    let mut ms = itoa::Buffer::new();
+    let mut seq = itoa::Buffer::new();
+    let (ms, seq) = (ms.format(id.ms), seq.format(id.seq));
+    put_header(out, b'$', ms.len() + 1 + seq.len());
+    out.extend_from_slice(ms.as_bytes());
+    out.extend_from_slice(b"-");
+    out.extend_from_slice(seq.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    put_header(out, b'*', fields.len());
+    for s in fields.slices() {
+        put_header(out, b'$', s.len());
+        out.extend_from_slice(s);
+        out.extend_from_slice(b"\r\n");
+    }
 }
 
 // ---- XADD / XTRIM options ---------------------------------------------------------------------

@@ -132,9 +132,14 @@ impl Fields {
         self.data.slice(start..self.ends[i] as usize)
     }
 
-    /// The items in order: field, value, field, value, ...
-    pub(crate) fn iter(&self) -> impl Iterator<Item = Bytes> + '_ {
-        (0..self.len()).map(|i| self.item(i))
+    /// The items in order as slices (no reference counting), for encoding replies.
+    pub(crate) fn slices(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let mut start = 0usize;
+        self.ends.iter().map(move |&end| {
+            let s = &self.data[start..end as usize];
+            start = end as usize;
+            s
+        })
     }
 }
 
