@@ -340,13 +340,16 @@ impl Conn {
             return None;
         }
         let now = crate::db::now_ms();
-        let mut clock = Instant::now();
-        self.client.handle.touch(clock);
+        let batch_start = Instant::now();
+        // Commands are timed (INFO commandstats) with the TSC through quanta: a clock read per
+        // command through the vDSO was 3% of the CPU at pipeline 16.
+        let mut clock = quanta::Instant::now();
+        self.client.handle.touch(batch_start);
         // (The first batch never counts: `last_batch` starts at the connection's creation.)
-        self.chatty =
-            self.batches > 0 && clock.saturating_duration_since(self.last_batch) < CHATTY_WITHIN;
+        self.chatty = self.batches > 0
+            && batch_start.saturating_duration_since(self.last_batch) < CHATTY_WITHIN;
         self.batches += 1;
-        self.last_batch = clock;
+        self.last_batch = batch_start;
         let ts = if log_on {
             convlog::timestamp(SystemTime::now())
         } else {
@@ -392,7 +395,7 @@ impl Conn {
                             {
                                 return Some(reason);
                             }
-                            clock = Instant::now();
+                            clock = quanta::Instant::now();
                         }
                         Reply::Frames(frames) => {
                             for frame in &frames {

@@ -88,6 +88,8 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
         .validate()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let local_addr = listener.local_addr()?;
+    // Calibrate quanta's TSC clock (command timing) now, not on the first command.
+    let _ = quanta::Instant::now();
     let (log, log_join) = ConvLog::start(&config)?;
     let commands = Commands::new();
     let shared = Arc::new(Shared {

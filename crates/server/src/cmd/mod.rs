@@ -22,7 +22,6 @@ pub(crate) mod tx;
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::Instant;
 
 use bytes::Bytes;
 use confab_protocol::{Frame, Protocol};
@@ -348,7 +347,7 @@ pub(crate) fn dispatch(
     client: &mut Client,
     args: &[Bytes],
     now: u64,
-    clock: &mut Instant,
+    clock: &mut quanta::Instant,
 ) -> Reply {
     let name = &args[0];
     if eq_ic(name, "post") || eq_ic(name, "host:") {
@@ -460,7 +459,7 @@ pub(crate) fn dispatch(
         let ready = std::mem::take(&mut client.ready_keys);
         crate::blocking::serve(shared, ready);
     }
-    let ended = Instant::now();
+    let ended = quanta::Instant::now();
     *clock = ended;
     record(
         shared,

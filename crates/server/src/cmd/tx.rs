@@ -140,7 +140,7 @@ pub(crate) fn exec(shared: &Shared, client: &mut Client, now: u64) -> Frame {
     let mut replies = Vec::with_capacity(queue.len());
     for q in &queue {
         let def = shared.commands.by_idx(q.def_idx);
-        let started = std::time::Instant::now();
+        let started = quanta::Instant::now();
         let mut ctx = Ctx {
             shared,
             client,
