@@ -162,7 +162,8 @@ impl Shard {
     /// The live entry for `key` for modification; marks watchers of `key` dirty.
     pub(crate) fn get_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
         self.expire_if_needed(key, now);
-        if self.map.contains_key(key) {
+        // One hash probe when nobody WATCHes a key of this shard (the common case).
+        if !self.watchers.is_empty() && self.map.contains_key(key) {
             self.touch(key);
         }
         self.map.get_mut(key)
