@@ -110,6 +110,17 @@ pub fn encode_command<A: AsRef<[u8]>>(args: &[A], out: &mut BytesMut) {
     }
 }
 
+/// Appends an array header `*N\r\n` (the same in RESP2 and RESP3): with [`encode_bulk`], the
+/// pieces of a reply built straight into bytes for [`Frame::Raw`].
+pub fn encode_array_len(out: &mut BytesMut, n: usize) {
+    put_len(out, b'*', n);
+}
+
+/// Appends a bulk string `$len\r\n<b>\r\n` (the same in RESP2 and RESP3).
+pub fn encode_bulk(out: &mut BytesMut, b: &[u8]) {
+    put_bulk(out, b);
+}
+
 /// `<prefix><n>\r\n`
 #[inline]
 fn put_len(out: &mut BytesMut, prefix: u8, n: usize) {

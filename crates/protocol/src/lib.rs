@@ -48,7 +48,7 @@ mod request;
 
 pub use bytes::{Bytes, BytesMut};
 
-pub use encode::{encode, encode_command};
+pub use encode::{encode, encode_array_len, encode_bulk, encode_command};
 pub use error::ParseError;
 pub use frame::Frame;
 pub use inline::split_inline;

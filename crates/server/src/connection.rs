@@ -101,7 +101,7 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
         read_chunk: MIN_READ_CHUNK,
         last_batch: Instant::now(),
         chatty: false,
-        batches: 0,
+        ran_batch: false,
         trim: None,
     };
     let reason = conn.run().await;
@@ -144,8 +144,8 @@ struct Conn {
     /// Whether the last two batches came within [`CHATTY_WITHIN`] of each other: such a
     /// client keeps its read buffer between requests.
     chatty: bool,
-    /// Batches run so far.
-    batches: u64,
+    /// Whether a batch has run (the first one never counts as chatty).
+    ran_batch: bool,
     /// Armed while the connection holds buffers; created once and re-armed only when it
     /// fires early, so a busy connection pays no timer registration per request.
     trim: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
@@ -181,11 +181,9 @@ impl Conn {
             // Buffers are kept while the client stays busy (so it reads and writes without an
             // allocation per request, and a pipelining client in big chunks) and given back
             // after [`TRIM_AFTER`] idle (`Wake::Trim`), as Redis frees idle clients' query
-            // buffers; oversized ones (a huge value, a backlog) go at once. This keeps
-            // thousands of idle clients cheap.
-            // A client whose requests are far apart (or that sent one and went idle, as most
-            // of a big idle fleet does) keeps no read buffer between them: the next 1 KiB
-            // comes from the allocator's cache, and thousands of idle clients hold none.
+            // buffers; oversized ones (a huge value, a backlog) go at once. A client whose
+            // requests are far apart (or that sent one and went idle, as most of a big idle
+            // fleet does) keeps no read buffer at all: thousands of idle clients hold none.
             if self.rbuf.is_empty() && (!self.chatty || self.rbuf.capacity() > 2 * MAX_READ_CHUNK) {
                 self.rbuf = BytesMut::new();
             }
@@ -345,10 +343,9 @@ impl Conn {
         // command through the vDSO was 3% of the CPU at pipeline 16.
         let mut clock = quanta::Instant::now();
         self.client.handle.touch(batch_start);
-        // (The first batch never counts: `last_batch` starts at the connection's creation.)
-        self.chatty = self.batches > 0
+        self.chatty = self.ran_batch
             && batch_start.saturating_duration_since(self.last_batch) < CHATTY_WITHIN;
-        self.batches += 1;
+        self.ran_batch = true;
         self.last_batch = batch_start;
         let ts = if log_on {
             convlog::timestamp(SystemTime::now())
@@ -448,7 +445,6 @@ impl Conn {
         }
     }
 
-    /// Write the batch's replies with one write and hand its log lines to the writer.
     fn is_slow_consumer(&self) -> bool {
         self.client.push.as_ref().is_some_and(|s| s.is_slow())
     }
@@ -467,6 +463,7 @@ impl Conn {
         }
     }
 
+    /// Write the batch's replies with one write and hand its log lines to the writer.
     async fn flush(&mut self) -> std::io::Result<()> {
         if !self.logbuf.is_empty() {
             self.shared.log.send(&mut self.logbuf).await;

@@ -37,7 +37,13 @@ async fn info(c: &mut Client, section: &str) -> String {
 
 /// A field of the `db0:` line of INFO keyspace text; 0 when there is no such line.
 fn db0_field(text: &str, name: &str) -> u64 {
-    let Some(line) = text.lines().find_map(|l| l.strip_prefix("db0:")) else {
+    db_field(text, 0, name)
+}
+
+/// A field of the `db<db>:` line of INFO keyspace text; 0 when there is no such line.
+fn db_field(text: &str, db: usize, name: &str) -> u64 {
+    let prefix = format!("db{db}:");
+    let Some(line) = text.lines().find_map(|l| l.strip_prefix(prefix.as_str())) else {
         return 0;
     };
     line.split(',')
@@ -190,16 +196,7 @@ async fn sweeper_reclaims_100k_untouched_keys() {
 
 /// `(keys, expires)` of database `db` from INFO keyspace text.
 fn db_counts(text: &str, db: usize) -> (u64, u64) {
-    let prefix = format!("db{db}:");
-    let Some(line) = text.lines().find_map(|l| l.strip_prefix(prefix.as_str())) else {
-        return (0, 0);
-    };
-    let field = |name: &str| -> u64 {
-        line.split(',')
-            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
-            .map_or(0, |v| v.parse().unwrap())
-    };
-    (field("keys"), field("expires"))
+    (db_field(text, db, "keys"), db_field(text, db, "expires"))
 }
 
 /// The sweeper skips shards it believes hold no expiring keys; every way a TTL can reach a

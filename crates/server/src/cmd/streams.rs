@@ -11,7 +11,7 @@
 //! XADD) leave watched keys alone, as Redis does.
 
 use bytes::{Bytes, BytesMut};
-use confab_protocol::{Frame, Protocol};
+use confab_protocol::{encode_array_len, encode_bulk, Frame, Protocol};
 
 use super::conn::help_reply;
 use super::{
@@ -178,7 +178,7 @@ fn entries_frame<'a>(it: impl Iterator<Item = (StreamId, &'a Fields)>, count: us
     let entries: smallvec::SmallVec<[(StreamId, &Fields); 16]> = it.take(limit).collect();
     let size: usize = entries.iter().map(|(_, f)| entry_size(f)).sum();
     let mut out = BytesMut::with_capacity(size + 16);
-    put_header(&mut out, b'*', entries.len());
+    encode_array_len(&mut out, entries.len());
     for (id, f) in entries {
         put_entry(&mut out, id, f);
     }
@@ -191,27 +191,12 @@ fn entry_size(f: &Fields) -> usize {
     4 + 50 + 24 + f.slices().map(|s| s.len() + 16).sum::<usize>()
 }
 
-fn put_header(out: &mut BytesMut, prefix: u8, n: usize) {
-    out.extend_from_slice(&[prefix]);
-    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-    out.extend_from_slice(b"\r\n");
-}
-
 fn put_entry(out: &mut BytesMut, id: StreamId, fields: &Fields) {
-    out.extend_from_slice(b"*2\r\n");
-    let mut ms = itoa::Buffer::new();
-    let mut seq = itoa::Buffer::new();
-    let (ms, seq) = (ms.format(id.ms), seq.format(id.seq));
-    put_header(out, b'$', ms.len() + 1 + seq.len());
-    out.extend_from_slice(ms.as_bytes());
-    out.extend_from_slice(b"-");
-    out.extend_from_slice(seq.as_bytes());
-    out.extend_from_slice(b"\r\n");
-    put_header(out, b'*', fields.len());
+    encode_array_len(out, 2);
+    encode_bulk(out, &id.text());
+    encode_array_len(out, fields.len());
     for s in fields.slices() {
-        put_header(out, b'$', s.len());
-        out.extend_from_slice(s);
-        out.extend_from_slice(b"\r\n");
+        encode_bulk(out, s);
     }
 }
 

@@ -395,6 +395,10 @@ impl Shard {
 
 /// Every database's shards.
 pub(crate) struct Keyspace {
+    /// parking_lot mutexes: critical sections are a few hash probes, and under contention (a
+    /// hot key shared by both workers) a short spin before parking beats a futex sleep and
+    /// wake. No poisoning: a handler that panics leaves the shard structurally sound (every
+    /// mutation keeps the map and the expiry index consistent before returning).
     shards: Box<[Mutex<Shard>]>,
     /// Per shard: whether it may hold keys with an expiry. Kept up to date by every guard as
     /// it unlocks (true whenever the shard's expiry index is non-empty), so the sweeper skips
@@ -460,7 +464,7 @@ impl Keyspace {
     /// Lock one shard by global index (the sweeper and INFO, which hold one at a time).
     pub(crate) fn lock_one(&self, index: usize) -> ShardGuard<'_> {
         ShardGuard {
-            guard: lock_shard(&self.shards[index]),
+            guard: self.shards[index].lock(),
             expiring: &self.expiring[index],
         }
     }
@@ -474,14 +478,6 @@ impl Keyspace {
     pub(crate) fn shard_count(&self) -> usize {
         self.shards.len()
     }
-}
-
-/// Shard locks are parking_lot mutexes: critical sections are a few hash probes, and under
-/// contention (a hot key shared by both workers) a short spin before parking beats a futex
-/// sleep and wake. No poisoning: a handler that panics leaves the shard structurally sound
-/// (every mutation keeps the map and the expiry index consistent before returning).
-fn lock_shard(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
-    m.lock()
 }
 
 /// A locked shard. Before unlocking it records whether the shard now holds expiring keys.

@@ -72,12 +72,17 @@ impl StreamId {
 
     /// `<ms>-<seq>` as sent to clients.
     pub(crate) fn to_bytes(self) -> Bytes {
+        Bytes::copy_from_slice(&self.text())
+    }
+
+    /// `<ms>-<seq>` in a buffer on the stack (at most 41 bytes).
+    pub(crate) fn text(self) -> SmallVec<[u8; 41]> {
         let mut buf = itoa::Buffer::new();
-        let mut out = Vec::with_capacity(41);
+        let mut out = SmallVec::new();
         out.extend_from_slice(buf.format(self.ms).as_bytes());
         out.push(b'-');
         out.extend_from_slice(buf.format(self.seq).as_bytes());
-        Bytes::from(out)
+        out
     }
 
     /// The radix tree key Redis files a node under: the ID as a 128-bit big-endian number.
