@@ -103,14 +103,53 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// The part of `line` the tokenizer reads: as in C, a NUL ends it.
+pub(crate) fn up_to_nul(line: &[u8]) -> &[u8] {
+    match memchr::memchr(0, line) {
+        Some(i) => &line[..i],
+        None => line,
+    }
+}
+
+/// Splits a line without quotes (nor NUL) into `(start, end)` spans, with the same rules as
+/// [`tokenize`] (which calls it for such lines): the common inline command (`PING`,
+/// `GET key`) needs none of the quote machinery.
+pub(crate) fn plain_spans(line: &[u8], mut emit: impl FnMut(usize, usize)) {
+    let mut p = 0;
+    loop {
+        while p < line.len() && is_space(line[p]) {
+            p += 1;
+        }
+        if p >= line.len() {
+            return;
+        }
+        let start = p;
+        while p < line.len() && !matches!(line[p], b' ' | b'\n' | b'\r' | b'\t') {
+            p += 1;
+        }
+        emit(start, p);
+    }
+}
+
+/// Whether [`plain_spans`] applies to `line` (already cut at a NUL).
+pub(crate) fn is_plain(line: &[u8]) -> bool {
+    memchr::memchr2(b'"', b'\'', line).is_none()
+}
+
 /// Runs the tokenizer over `line`, calling `emit` for each token in order.
 /// Returns false on unbalanced quotes (tokens already emitted are then moot).
 pub(crate) fn tokenize(line: &[u8], mut emit: impl FnMut(Token)) -> bool {
-    // C strings end at NUL.
-    let line = match memchr::memchr(0, line) {
-        Some(i) => &line[..i],
-        None => line,
-    };
+    let line = up_to_nul(line);
+    if is_plain(line) {
+        plain_spans(line, |s, e| emit(Token::Span(s, e)));
+        return true;
+    }
+    tokenize_general(line, emit)
+}
+
+/// The whole `sdssplitargs` state machine, quotes and escapes included, over a line already
+/// cut at a NUL.
+fn tokenize_general(line: &[u8], mut emit: impl FnMut(Token)) -> bool {
     let at = |i: usize| -> u8 { line.get(i).copied().unwrap_or(0) };
     let mut p = 0;
     loop {
@@ -194,6 +233,28 @@ pub(crate) fn tokenize(line: &[u8], mut emit: impl FnMut(Token)) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The quote-free fast path splits exactly as the general state machine does.
+        #[test]
+        fn plain_spans_match_the_general_tokenizer(
+            line in proptest::collection::vec(
+                prop::sample::select(vec![b'a', b'b', b' ', b'\t', b'\r', b'\n', 0x0b, 0x0c, b'\\', b'x']),
+                0..40,
+            )
+        ) {
+            let mut fast = Vec::new();
+            plain_spans(&line, |s, e| fast.push((s, e)));
+            let mut general = Vec::new();
+            let balanced = tokenize_general(&line, |t| match t {
+                Token::Span(s, e) => general.push((s, e)),
+                Token::Owned(_) => panic!("no token needs rewriting without quotes"),
+            });
+            prop_assert!(balanced);
+            prop_assert_eq!(fast, general);
+        }
+    }
 
     fn split(s: &[u8]) -> Option<Vec<Vec<u8>>> {
         split_inline(s).map(|v| v.into_iter().map(|b| b.to_vec()).collect())

@@ -23,7 +23,7 @@
 use bytes::{Buf, Bytes, BytesMut};
 
 use crate::error::ParseError;
-use crate::inline::{tokenize, Token};
+use crate::inline::{is_plain, plain_spans, tokenize, up_to_nul, Token};
 use crate::number::parse_i64;
 use crate::Limits;
 
@@ -204,8 +204,24 @@ impl RequestParser {
         } else {
             newline
         };
+        let line = up_to_nul(&buf[..line_end]);
+        if is_plain(line) {
+            // No quotes: the arguments are spans of the line (kept in `spans`, reused).
+            let spans = &mut self.spans;
+            spans.clear();
+            plain_spans(line, |s, e| spans.push((s, e - s)));
+            if spans.is_empty() {
+                return Ok(Step::Empty(newline + 1));
+            }
+            let chunk = buf.split_to(newline + 1).freeze();
+            let args = spans
+                .iter()
+                .map(|&(s, len)| chunk.slice(s..s + len))
+                .collect();
+            return Ok(Step::Command(args));
+        }
         let mut tokens = Vec::new();
-        if !tokenize(&buf[..line_end], |t| tokens.push(t)) {
+        if !tokenize(line, |t| tokens.push(t)) {
             return Err(ParseError::protocol("unbalanced quotes in request"));
         }
         if tokens.is_empty() {

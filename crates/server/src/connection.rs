@@ -96,6 +96,8 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
         parser,
         client: Client::new(handle.clone(), authenticated),
         logbuf: Vec::new(),
+        log_prefixes: Default::default(),
+        prefix_label_version: 0,
         monitor_rx: None,
         shared: shared.clone(),
         read_chunk: MIN_READ_CHUNK,
@@ -135,6 +137,9 @@ struct Conn {
     client: Client,
     /// Conversation-log lines of the current batch, sent once per batch.
     logbuf: Vec<u8>,
+    /// The current batch's log line starts, and the label version they were built for.
+    log_prefixes: convlog::LinePrefixes,
+    prefix_label_version: u32,
     monitor_rx: Option<mpsc::Receiver<Bytes>>,
     shared: Arc<Shared>,
     /// Current read size (see [`MIN_READ_CHUNK`]).
@@ -262,6 +267,7 @@ impl Conn {
                         self.wbuf = BytesMut::new();
                     }
                     self.logbuf = Vec::new();
+                    self.log_prefixes.release();
                 }
                 Wake::Push => {
                     if let Some(sink) = &self.client.push {
@@ -292,7 +298,8 @@ impl Conn {
         // small.)
         let holding = self.rbuf.capacity() > 0
             || self.wbuf.capacity() > KEEP_WRITE_BUFFER
-            || self.logbuf.capacity() > 0;
+            || self.logbuf.capacity() > 0
+            || self.log_prefixes.holds_memory();
         if holding && self.trim.is_none() {
             self.trim = Some(Box::pin(tokio::time::sleep_until(
                 (self.last_batch + TRIM_AFTER).into(),
@@ -347,23 +354,17 @@ impl Conn {
             && batch_start.saturating_duration_since(self.last_batch) < CHATTY_WITHIN;
         self.ran_batch = true;
         self.last_batch = batch_start;
-        let ts = if log_on {
-            convlog::timestamp(SystemTime::now())
-        } else {
-            String::new()
-        };
+        let stamp = log_on.then(convlog::Stamp::now);
+        let ts = stamp.as_ref().map_or("", convlog::Stamp::as_str);
+        if log_on {
+            self.build_log_prefixes(ts);
+        }
         loop {
             match self.parser.next_command(&mut self.rbuf) {
                 Ok(Some(args)) => {
                     if log_on {
-                        convlog::push_command(
-                            &mut self.logbuf,
-                            &ts,
-                            self.client.handle.id,
-                            &self.client.log_label,
-                            &args,
-                            &redactions(&args),
-                        );
+                        self.log_prefixes
+                            .push_command(&mut self.logbuf, &args, &redactions(&args));
                     }
                     let was_authenticated = self.client.authenticated;
                     let reply =
@@ -371,16 +372,15 @@ impl Conn {
                     if was_authenticated != self.client.authenticated {
                         self.parser.set_auth_required(!self.client.authenticated);
                     }
+                    if log_on && self.prefix_label_version != self.client.log_label_version {
+                        // HELLO / CLIENT SETNAME: the next command lines show the new name.
+                        self.build_log_prefixes(ts);
+                    }
                     match reply {
                         Reply::Frame(frame) => {
                             encode(&frame, self.client.proto, &mut self.wbuf);
                             if log_on {
-                                convlog::push_reply(
-                                    &mut self.logbuf,
-                                    &ts,
-                                    self.client.handle.id,
-                                    &frame,
-                                );
+                                self.log_prefixes.push_reply(&mut self.logbuf, &frame);
                             }
                         }
                         Reply::Nothing => {}
@@ -398,19 +398,14 @@ impl Conn {
                             for frame in &frames {
                                 encode(frame, self.client.proto, &mut self.wbuf);
                                 if log_on {
-                                    convlog::push_reply(
-                                        &mut self.logbuf,
-                                        &ts,
-                                        self.client.handle.id,
-                                        frame,
-                                    );
+                                    self.log_prefixes.push_reply(&mut self.logbuf, frame);
                                 }
                             }
                         }
                     }
                     for note in self.client.log_notes.drain(..) {
                         if log_on {
-                            convlog::push_system(&mut self.logbuf, &ts, &note);
+                            convlog::push_system(&mut self.logbuf, ts, &note);
                         }
                         cmd::monitor_system(&self.shared, &note);
                     }
@@ -436,13 +431,20 @@ impl Conn {
                     let frame = Frame::Error(Bytes::from(text));
                     encode(&frame, self.client.proto, &mut self.wbuf);
                     if log_on {
-                        convlog::push_reply(&mut self.logbuf, &ts, self.client.handle.id, &frame);
+                        self.log_prefixes.push_reply(&mut self.logbuf, &frame);
                     }
                     let _: &ParseError = &e;
                     return Some(CloseReason::ProtocolError);
                 }
             }
         }
+    }
+
+    /// Start this batch's log lines (or restart them after a name change).
+    fn build_log_prefixes(&mut self, ts: &str) {
+        self.log_prefixes
+            .build(ts, self.client.handle.id, &self.client.log_label);
+        self.prefix_label_version = self.client.log_label_version;
     }
 
     fn is_slow_consumer(&self) -> bool {
@@ -523,8 +525,8 @@ impl Conn {
                     .map_or("none".to_string(), |t| format!("{:.3}s", t.as_secs_f64()))
             );
             if log_on {
-                let ts = convlog::timestamp(SystemTime::now());
-                convlog::push_system(&mut self.logbuf, &ts, &note);
+                let ts = convlog::Stamp::now();
+                convlog::push_system(&mut self.logbuf, ts.as_str(), &note);
             }
             cmd::monitor_system(&self.shared, &note);
         }
@@ -665,6 +667,10 @@ async fn read_now(socket: &mut TcpStream, buf: &mut BytesMut) -> std::io::Result
 /// Argument positions that must never reach the log (passwords).
 fn redactions(args: &[Bytes]) -> Vec<usize> {
     let name = &args[0];
+    // Most commands are none of the three: one byte tells.
+    if !matches!(name.first(), Some(b'a' | b'A' | b'h' | b'H' | b'c' | b'C')) {
+        return Vec::new();
+    }
     if cmd::eq_ic(name, "auth") {
         (1..args.len()).collect()
     } else if cmd::eq_ic(name, "hello") {

@@ -355,6 +355,16 @@ async fn conversation_log_records_exchanges() {
     cmd(&mut c, &["CONFIG", "SET", "requirepass", "topsecret"]).await;
     cmd(&mut c, &["CONFIG", "SET", "requirepass", ""]).await;
     drop(c);
+    // Renames inside one pipelined batch show from the next command on (the connection
+    // builds its lines' starts once per batch and again after a rename).
+    let mut raw = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    let batch = "CLIENT SETNAME early\r\nPING one\r\nCLIENT SETNAME late\r\nPING two\r\n";
+    tokio::io::AsyncWriteExt::write_all(&mut raw, batch.as_bytes())
+        .await
+        .unwrap();
+    let want = "+OK\r\n$3\r\none\r\n+OK\r\n$3\r\ntwo\r\n";
+    assert_eq!(read_raw(&mut raw, want.len()).await, want.as_bytes());
+    drop(raw);
     // Wait until the server has seen the close, so its reason is `eof`, not `shutdown`.
     let mut probe = srv.client().await;
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
@@ -377,6 +387,17 @@ async fn conversation_log_records_exchanges() {
     assert!(log.contains("): GET 5\n"), "{log}");
     assert!(log.contains(": \"89\"\n"), "{log}");
     assert!(log.contains("Client 1 (cli-42 127.0.0.1:"), "{log}");
+    for (name, line) in [
+        ("-", "CLIENT SETNAME early"),
+        ("early", "PING one"),
+        ("early", "CLIENT SETNAME late"),
+        ("late", "PING two"),
+    ] {
+        let found = lines
+            .iter()
+            .any(|l| l.contains(&format!("Client 2 ({name} 127.0.0.1:")) && l.ends_with(line));
+        assert!(found, "no line {name:?} {line:?} in {log}");
+    }
     assert!(log.contains("... (1000 bytes)"), "long value not cut");
     assert!(!log.contains(&long));
     assert!(

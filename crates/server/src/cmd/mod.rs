@@ -161,6 +161,8 @@ pub(crate) struct Client {
     pub close: Option<CloseReason>,
     /// Label used in the conversation log: `<name> <addr>`.
     pub log_label: String,
+    /// Bumped whenever `log_label` changes (the connection caches lines' starts).
+    pub log_label_version: u32,
     /// Set by MONITOR: the connection switches to monitor mode.
     pub monitor_requested: bool,
     /// The command just run sends no reply (SHUTDOWN).
@@ -198,6 +200,7 @@ impl Client {
             watched: Vec::new(),
             close: None,
             log_label,
+            log_label_version: 0,
             monitor_requested: false,
             no_reply: false,
             ready_keys: Vec::new(),
@@ -218,6 +221,7 @@ impl Client {
             String::from_utf8_lossy(&name).into_owned()
         };
         self.log_label = format!("{shown} {}", self.handle.addr);
+        self.log_label_version = self.log_label_version.wrapping_add(1);
         self.handle
             .names
             .lock()

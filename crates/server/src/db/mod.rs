@@ -444,9 +444,17 @@ impl Keyspace {
 
     /// Lock the given shards in ascending order (the lock order; see the module doc).
     pub(crate) fn lock(&self, mut set: ShardSet) -> Locked<'_> {
-        set.sort_unstable();
-        set.dedup();
-        let guards = set.into_iter().map(|i| (i, self.lock_one(i))).collect();
+        let mut guards = SmallVec::new();
+        // Most commands name no key or one: no sorting, no iterator plumbing.
+        match set.len() {
+            0 => {}
+            1 => guards.push((set[0], self.lock_one(set[0]))),
+            _ => {
+                set.sort_unstable();
+                set.dedup();
+                guards.extend(set.into_iter().map(|i| (i, self.lock_one(i))));
+            }
+        }
         Locked { ks: self, guards }
     }
 
