@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub(crate) mod arena;
 pub(crate) mod blocking;
 pub(crate) mod clients;
 pub(crate) mod cmd;

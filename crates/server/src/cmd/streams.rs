@@ -165,9 +165,9 @@ fn parse_interval_id(arg: &[u8], missing_seq: u64) -> Result<(StreamId, bool), F
 
 /// `[id, [field, value, ...]]`.
 fn entry_frame(id: StreamId, fields: &Fields) -> Frame {
-    let mut out = BytesMut::with_capacity(entry_size(fields));
-    put_entry(&mut out, id, fields);
-    Frame::Raw(out.freeze())
+    Frame::Raw(crate::arena::build(entry_size(fields), |out| {
+        put_entry(out, id, fields)
+    }))
 }
 
 /// An array of entries, at most `count` of them (0 = all). Encoded straight into bytes
@@ -177,12 +177,12 @@ fn entries_frame<'a>(it: impl Iterator<Item = (StreamId, &'a Fields)>, count: us
     let limit = if count == 0 { usize::MAX } else { count };
     let entries: smallvec::SmallVec<[(StreamId, &Fields); 16]> = it.take(limit).collect();
     let size: usize = entries.iter().map(|(_, f)| entry_size(f)).sum();
-    let mut out = BytesMut::with_capacity(size + 16);
-    encode_array_len(&mut out, entries.len());
-    for (id, f) in entries {
-        put_entry(&mut out, id, f);
-    }
-    Frame::Raw(out.freeze())
+    Frame::Raw(crate::arena::build(size + 16, |out| {
+        encode_array_len(out, entries.len());
+        for (id, f) in entries {
+            put_entry(out, id, f);
+        }
+    }))
 }
 
 /// An upper bound of [`put_entry`]'s output.

@@ -54,7 +54,17 @@ fn get_str(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Option<Bytes>, Frame> {
 }
 
 fn reply_get(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Frame {
-    let r = get_str(ctx, key);
+    let now = ctx.now;
+    // The reply is copied out of the shard (see `crate::arena`), not a clone of the value.
+    let r = match ctx.shard(key).get(key, now) {
+        None => Ok(None),
+        Some(Entry {
+            value: Value::Str(s),
+            ..
+        }) => Ok(Some(crate::arena::reply_bytes(s))),
+        #[allow(unreachable_patterns)]
+        Some(_) => Err(wrongtype()),
+    };
     let stats = &ctx.shared.stats;
     match r {
         Ok(Some(v)) => {
@@ -286,7 +296,7 @@ fn mget(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             Some(Entry {
                 value: Value::Str(s),
                 ..
-            }) => Frame::Bulk(s.clone()),
+            }) => Frame::Bulk(crate::arena::reply_bytes(s)),
             _ => Frame::Null,
         })
         .collect();
