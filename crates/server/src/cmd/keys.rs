@@ -286,7 +286,7 @@ fn keys(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     for i in shards {
         for (k, _) in ctx.locked.shard_at(i).iter_live(now) {
             if all || glob::matches(pattern, k, false) {
-                out.push(Frame::Bulk(k.clone()));
+                out.push(Frame::Bulk(k.to_bytes()));
             }
         }
     }

@@ -19,6 +19,7 @@
 //! WATCH. A shard keeps, only for watched keys, the flags of the clients watching them; every
 //! mutation through this module sets those flags (Redis's `touchWatchedKey`).
 
+pub(crate) mod key;
 pub(crate) mod scan;
 pub(crate) mod stream;
 
@@ -30,6 +31,8 @@ use parking_lot::{Mutex, MutexGuard};
 
 use bytes::Bytes;
 use smallvec::SmallVec;
+
+pub(crate) use key::Key;
 
 /// Shards per database; a power of two so a mask picks the shard. Many shards keep
 /// multi-key commands (MSET of 10 random keys) on two threads from colliding on a lock
@@ -106,28 +109,33 @@ pub(crate) enum Ttl {
     Set(u64),
 }
 
-/// A key handed to the keyspace: owned `Bytes` are stored as they are; borrowed arguments
-/// are copied, since arguments are slices of a connection's read buffer and keeping one
-/// would pin the whole buffer.
+/// A key handed to the keyspace, stored as a [`Key`] (a copy: arguments are slices of a
+/// connection's read buffer, and keeping one would pin the whole buffer).
 pub(crate) trait KeyArg: AsRef<[u8]> {
-    fn into_key(self) -> Bytes;
+    fn into_key(self) -> Key;
 }
 
 impl KeyArg for Bytes {
-    fn into_key(self) -> Bytes {
-        self
+    fn into_key(self) -> Key {
+        Key::new(&self)
     }
 }
 
 impl KeyArg for &Bytes {
-    fn into_key(self) -> Bytes {
-        Bytes::copy_from_slice(self)
+    fn into_key(self) -> Key {
+        Key::new(self)
     }
 }
 
 impl KeyArg for &[u8] {
-    fn into_key(self) -> Bytes {
-        Bytes::copy_from_slice(self)
+    fn into_key(self) -> Key {
+        Key::new(self)
+    }
+}
+
+impl KeyArg for Key {
+    fn into_key(self) -> Key {
+        self
     }
 }
 
@@ -137,8 +145,8 @@ pub(crate) type WatchFlag = Arc<AtomicBool>;
 /// One shard of one database.
 #[derive(Default)]
 pub(crate) struct Shard {
-    map: HashMap<Bytes, Entry, Hasher>,
-    expires: BTreeSet<(u64, Bytes)>,
+    map: HashMap<Key, Entry, Hasher>,
+    expires: BTreeSet<(u64, Key)>,
     watchers: HashMap<Bytes, Vec<WatchFlag>, Hasher>,
 }
 
@@ -312,7 +320,7 @@ impl Shard {
     /// Remove everything (FLUSHDB), marking dirty the watchers of keys that existed.
     pub(crate) fn clear(&mut self) {
         for (key, flags) in &self.watchers {
-            if self.map.contains_key(key) {
+            if self.map.contains_key(&key[..]) {
                 for f in flags {
                     f.store(true, Ordering::Release);
                 }
@@ -329,7 +337,7 @@ impl Shard {
         std::mem::swap(&mut self.expires, &mut other.expires);
         for (shard, before) in [(&*self, &*other), (&*other, &*self)] {
             for (key, flags) in &shard.watchers {
-                if shard.map.contains_key(key) || before.map.contains_key(key) {
+                if shard.map.contains_key(&key[..]) || before.map.contains_key(&key[..]) {
                     for f in flags {
                         f.store(true, Ordering::Release);
                     }
@@ -339,7 +347,7 @@ impl Shard {
     }
 
     /// Iterate live keys with their entries.
-    pub(crate) fn iter_live(&self, now: u64) -> impl Iterator<Item = (&Bytes, &Entry)> {
+    pub(crate) fn iter_live(&self, now: u64) -> impl Iterator<Item = (&Key, &Entry)> {
         self.map.iter().filter(move |(_, e)| !e.is_expired(now))
     }
 
@@ -385,11 +393,11 @@ impl Shard {
             let i = rng.gen_range(0..n);
             if let Some((k, e)) = self.map.iter().nth(i) {
                 if !e.is_expired(now) {
-                    return Some(k.clone());
+                    return Some(k.to_bytes());
                 }
             }
         }
-        self.iter_live(now).next().map(|(k, _)| k.clone())
+        self.iter_live(now).next().map(|(k, _)| k.to_bytes())
     }
 }
 

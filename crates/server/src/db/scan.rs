@@ -36,7 +36,7 @@ pub(crate) fn scan_keys(
     let mut low = cursor & ((1u64 << SHARD_SHIFT) - 1);
     while local < SHARDS_PER_DB {
         let shard = locked.shard_at(db * SHARDS_PER_DB + local);
-        let mut items: Vec<(u64, &Bytes)> = shard
+        let mut items: Vec<(u64, &super::Key)> = shard
             .iter_live(now)
             .map(|(k, _)| (ks.hash(k) >> SHARD_SHARD_BITS, k))
             .filter(|(p, _)| *p >= low)
@@ -45,7 +45,7 @@ pub(crate) fn scan_keys(
         let want = count - out.len();
         let mut taken = 0;
         while taken < items.len() && (taken < want || items[taken].0 == items[taken - 1].0) {
-            out.push(items[taken].1.clone());
+            out.push(items[taken].1.to_bytes());
             taken += 1;
         }
         if taken < items.len() {
