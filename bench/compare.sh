@@ -5,7 +5,8 @@
 # with it on, each on a free loopback port; runs ../shared/bench/resp-matrix.sh against them
 # interleaved (redis, confab, confab+log, redis, ...) ROUNDS times with server CPU sampling,
 # aggregates medians with ../shared/bench/aggregate.py, then measures memory per idle
-# connection with ../shared/bench/idle-conns.py. Everything it starts is stopped on exit.
+# connection with ../shared/bench/idle-conns.py on a fresh redis and a fresh confab.
+# Everything it starts is stopped on exit.
 #
 # Knobs: ROUNDS [3], IDLE_N [10000], plus resp-matrix.sh's own (TESTS, PIPELINES, SECTIONS,
 # DURATION, QUIET_BUSY_PCT, ...). Output: a results directory (printed at the end) with the
@@ -50,10 +51,22 @@ for r in $(seq "$ROUNDS"); do
 done
 python3 "$SHARED/aggregate.py" "$CSV" | tee "$OUT/aggregate.md"
 
+# Memory per idle connection on fresh servers: after the matrix both heaps hold memory freed
+# by the benchmark (confab's lists alone reach hundreds of MB), which new connections reuse
+# without growing the RSS the script measures.
+cleanup; pids=()
+IRPORT=$(free_port); ICPORT=$(free_port)
+redis-server --port "$IRPORT" --bind 127.0.0.1 --save '' --appendonly no --maxclients 20000 >"$OUT/redis-idle.log" 2>&1 &
+IRPID=$!; pids+=("$IRPID")
+"$BIN" server --port "$ICPORT" --conversation-log off --log-level warn >"$OUT/confab-idle.log" 2>&1 &
+ICPID=$!; pids+=("$ICPID")
+for p in "$IRPORT" "$ICPORT"; do
+  for _ in $(seq 100); do redis-cli -p "$p" PING >/dev/null 2>&1 && break; sleep 0.1; done
+done
 {
   ulimit -n 65536 2>/dev/null || true
-  python3 "$SHARED/idle-conns.py" 127.0.0.1 "$RPORT" "$RPID" "$IDLE_N"
-  python3 "$SHARED/idle-conns.py" 127.0.0.1 "$CPORT" "$CPID" "$IDLE_N"
+  python3 "$SHARED/idle-conns.py" 127.0.0.1 "$IRPORT" "$IRPID" "$IDLE_N"
+  python3 "$SHARED/idle-conns.py" 127.0.0.1 "$ICPORT" "$ICPID" "$IDLE_N"
 } 2>&1 | tee "$OUT/idle.txt"
 
 echo "results in $OUT"
