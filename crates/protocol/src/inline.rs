@@ -148,8 +148,8 @@ pub(crate) fn tokenize(line: &[u8], mut emit: impl FnMut(Token)) -> bool {
 }
 
 /// The whole `sdssplitargs` state machine, quotes and escapes included, over a line already
-/// cut at a NUL.
-fn tokenize_general(line: &[u8], mut emit: impl FnMut(Token)) -> bool {
+/// cut at a NUL (the request parser calls it once it has found the line needs it).
+pub(crate) fn tokenize_general(line: &[u8], mut emit: impl FnMut(Token)) -> bool {
     let at = |i: usize| -> u8 { line.get(i).copied().unwrap_or(0) };
     let mut p = 0;
     loop {

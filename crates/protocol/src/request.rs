@@ -23,7 +23,7 @@
 use bytes::{Buf, Bytes, BytesMut};
 
 use crate::error::ParseError;
-use crate::inline::{is_plain, plain_spans, tokenize, up_to_nul, Token};
+use crate::inline::{is_plain, plain_spans, tokenize_general, up_to_nul, Token};
 use crate::number::parse_i64;
 use crate::Limits;
 
@@ -221,7 +221,7 @@ impl RequestParser {
             return Ok(Step::Command(args));
         }
         let mut tokens = Vec::new();
-        if !tokenize(line, |t| tokens.push(t)) {
+        if !tokenize_general(line, |t| tokens.push(t)) {
             return Err(ParseError::protocol("unbalanced quotes in request"));
         }
         if tokens.is_empty() {

@@ -12,7 +12,7 @@
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use confab_protocol::{encode, Frame, Limits, ParseError, Protocol, RequestParser};
@@ -587,13 +587,13 @@ impl Conn {
         self.shared.blocking.unregister(&b.waiter);
         encode(&frame, self.client.proto, &mut self.wbuf);
         if log_on {
-            let ts = convlog::timestamp(SystemTime::now());
+            let ts = convlog::Stamp::now();
             convlog::push_system(
                 &mut self.logbuf,
-                &ts,
+                ts.as_str(),
                 &format!("Client {id} unblocked ({how})"),
             );
-            convlog::push_reply(&mut self.logbuf, &ts, id, &frame);
+            convlog::push_reply(&mut self.logbuf, ts.as_str(), id, &frame);
         }
         if cmd::monitoring(&self.shared) {
             cmd::monitor_system(&self.shared, &format!("Client {id} unblocked ({how})"));

@@ -5,7 +5,6 @@
 use bytes::Bytes;
 use confab_protocol::Frame;
 
-use super::strings::own;
 use super::{
     arg_i64, bulk, eq_ic, err, err_owned, int, ok, parse_i64, syntax, Ctx, Handler, Plan,
     NOT_INTEGER,
@@ -255,7 +254,7 @@ fn rename_generic(ctx: &mut Ctx<'_, '_>, a: &[Bytes], nx: bool) -> Frame {
     let at = entry.expire_at();
     let dshard = ctx.shard(dst);
     dshard.remove(dst, now);
-    dshard.insert(own(dst), entry.value, at);
+    dshard.insert(dst, entry.value, at);
     if nx {
         int(1)
     } else {
@@ -521,7 +520,7 @@ fn move_cmd(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         return int(0);
     };
     let at = entry.expire_at();
-    d.insert(own(key), entry.value, at);
+    d.insert(key, entry.value, at);
     int(1)
 }
 
@@ -580,6 +579,6 @@ fn copy(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         dshard.remove(newkey, now);
     }
     let at = entry.expire_at();
-    dshard.insert(own(newkey), entry.value, at);
+    dshard.insert(newkey, entry.value, at);
     int(1)
 }

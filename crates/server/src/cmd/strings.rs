@@ -39,32 +39,32 @@ pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
     ("incrbyfloat", incrbyfloat, Plan::Keys),
 ];
 
-/// The string at `key`: Ok(None) if missing, Err(WRONGTYPE) if another type.
-fn get_str(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Option<Bytes>, Frame> {
+/// The string at `key` read through `f`: Ok(None) if missing, Err(WRONGTYPE) if another type.
+fn with_str<T>(
+    ctx: &mut Ctx<'_, '_>,
+    key: &[u8],
+    f: impl FnOnce(&Bytes) -> T,
+) -> Result<Option<T>, Frame> {
     let now = ctx.now;
     match ctx.shard(key).get(key, now) {
         None => Ok(None),
         Some(Entry {
             value: Value::Str(s),
             ..
-        }) => Ok(Some(s.clone())),
+        }) => Ok(Some(f(s))),
         #[allow(unreachable_patterns)]
         Some(_) => Err(wrongtype()),
     }
 }
 
+/// The string at `key` (a clone of the stored value); see [`with_str`].
+fn get_str(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Option<Bytes>, Frame> {
+    with_str(ctx, key, Bytes::clone)
+}
+
 fn reply_get(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Frame {
-    let now = ctx.now;
     // The reply is copied out of the shard (see `crate::arena`), not a clone of the value.
-    let r = match ctx.shard(key).get(key, now) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::Str(s),
-            ..
-        }) => Ok(Some(crate::arena::reply_bytes(s))),
-        #[allow(unreachable_patterns)]
-        Some(_) => Err(wrongtype()),
-    };
+    let r = with_str(ctx, key, crate::arena::reply_bytes);
     let stats = &ctx.shared.stats;
     match r {
         Ok(Some(v)) => {
@@ -269,8 +269,7 @@ fn set_with_expire(ctx: &mut Ctx<'_, '_>, a: &[Bytes], kind: ExpireKind, cmd: &s
         Ok(at) => at,
         Err(e) => return e,
     };
-    ctx.shard(&a[1])
-        .insert(own(&a[1]), Value::Str(own(&a[3])), at);
+    ctx.shard(&a[1]).insert(&a[1], Value::Str(own(&a[3])), at);
     ok()
 }
 
@@ -343,8 +342,7 @@ fn getset(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         Ok(v) => v,
         Err(e) => return e,
     };
-    ctx.shard(&a[1])
-        .insert(own(&a[1]), Value::Str(own(&a[2])), 0);
+    ctx.shard(&a[1]).insert(&a[1], Value::Str(own(&a[2])), 0);
     old.map_or(Frame::Null, Frame::Bulk)
 }
 
@@ -412,7 +410,7 @@ fn append(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         None => {
             let v = own(&a[2]);
             let n = v.len();
-            ctx.shard(&a[1]).insert(own(&a[1]), Value::Str(v), 0);
+            ctx.shard(&a[1]).insert(&a[1], Value::Str(v), 0);
             int(n as i64)
         }
         Some(old) => {
@@ -424,7 +422,7 @@ fn append(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             v.extend_from_slice(&a[2]);
             let n = v.len();
             ctx.shard(&a[1])
-                .insert_keep_ttl(own(&a[1]), Value::Str(v.freeze()), now);
+                .insert_keep_ttl(&a[1], Value::Str(v.freeze()), now);
             int(n as i64)
         }
     }
@@ -500,7 +498,7 @@ fn setrange(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             v[offset..].copy_from_slice(value);
             let n = v.len();
             ctx.shard(&a[1])
-                .insert(own(&a[1]), Value::Str(Bytes::from(v)), 0);
+                .insert(&a[1], Value::Str(Bytes::from(v)), 0);
             int(n as i64)
         }
         Some(old) => {
@@ -517,7 +515,7 @@ fn setrange(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             v[offset..offset + value.len()].copy_from_slice(value);
             let n = v.len();
             ctx.shard(&a[1])
-                .insert_keep_ttl(own(&a[1]), Value::Str(Bytes::from(v)), now);
+                .insert_keep_ttl(&a[1], Value::Str(Bytes::from(v)), now);
             int(n as i64)
         }
     }
@@ -608,6 +606,6 @@ fn incrbyfloat(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     let text = Bytes::from(new.to_human());
     let now = ctx.now;
     ctx.shard(&a[1])
-        .insert_keep_ttl(own(&a[1]), Value::Str(text.clone()), now);
+        .insert_keep_ttl(&a[1], Value::Str(text.clone()), now);
     bulk(text)
 }

@@ -63,12 +63,6 @@ impl std::ops::Deref for Key {
     }
 }
 
-impl AsRef<[u8]> for Key {
-    fn as_ref(&self) -> &[u8] {
-        self.as_bytes()
-    }
-}
-
 impl Borrow<[u8]> for Key {
     #[inline]
     fn borrow(&self) -> &[u8] {

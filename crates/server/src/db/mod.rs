@@ -109,36 +109,6 @@ pub(crate) enum Ttl {
     Set(u64),
 }
 
-/// A key handed to the keyspace, stored as a [`Key`] (a copy: arguments are slices of a
-/// connection's read buffer, and keeping one would pin the whole buffer).
-pub(crate) trait KeyArg: AsRef<[u8]> {
-    fn into_key(self) -> Key;
-}
-
-impl KeyArg for Bytes {
-    fn into_key(self) -> Key {
-        Key::new(&self)
-    }
-}
-
-impl KeyArg for &Bytes {
-    fn into_key(self) -> Key {
-        Key::new(self)
-    }
-}
-
-impl KeyArg for &[u8] {
-    fn into_key(self) -> Key {
-        Key::new(self)
-    }
-}
-
-impl KeyArg for Key {
-    fn into_key(self) -> Key {
-        self
-    }
-}
-
 /// Flag set when a watched key is modified; shared between a client and the shards it watches.
 pub(crate) type WatchFlag = Arc<AtomicBool>;
 
@@ -184,21 +154,21 @@ impl Shard {
 
     /// Store `value` under `key` with the given expiry (0 = none), replacing any old entry.
     /// An existing key is updated in place (one lookup, no key allocation); a new key is
-    /// stored from `key` ([`KeyArg`]: an owned `Bytes` is kept, a borrowed argument copied).
-    pub(crate) fn insert<K: KeyArg>(&mut self, key: K, value: Value, expire_at: u64) {
+    /// stored as a [`Key`] copied from `key` (arguments are slices of a connection's read
+    /// buffer: keeping one would pin the whole buffer).
+    pub(crate) fn insert(&mut self, key: &[u8], value: Value, expire_at: u64) {
         self.upsert(key, value, Ttl::Set(expire_at));
     }
 
     /// Store a value keeping the key's current expiry (for KEEPTTL and in-place rewrites).
-    pub(crate) fn insert_keep_ttl<K: KeyArg>(&mut self, key: K, value: Value, now: u64) {
-        self.expire_if_needed(key.as_ref(), now);
+    pub(crate) fn insert_keep_ttl(&mut self, key: &[u8], value: Value, now: u64) {
+        self.expire_if_needed(key, now);
         self.upsert(key, value, Ttl::Keep);
     }
 
     /// Insert or replace; returns the previous value. Expired entries must already have been
     /// reclaimed by the caller when `ttl` is [`Ttl::Keep`].
-    pub(crate) fn upsert<K: KeyArg>(&mut self, key: K, value: Value, ttl: Ttl) -> Option<Value> {
-        let k = key.as_ref();
+    pub(crate) fn upsert(&mut self, k: &[u8], value: Value, ttl: Ttl) -> Option<Value> {
         self.touch(k);
         if let Some(e) = self.map.get_mut(k) {
             let old_exp = e.expire_at;
@@ -226,7 +196,7 @@ impl Shard {
             Ttl::Keep => 0,
             Ttl::Set(t) => t,
         };
-        let key = key.into_key();
+        let key = Key::new(k);
         if expire_at != 0 {
             self.expires.insert((expire_at, key.clone()));
         }
@@ -602,8 +572,8 @@ mod tests {
     #[test]
     fn expiry_index_stays_consistent() {
         let mut s = Shard::default();
-        s.insert(b("a"), Value::Str(b("1")), 100);
-        s.insert(b("a"), Value::Str(b("2")), 200);
+        s.insert(&b("a"), Value::Str(b("1")), 100);
+        s.insert(&b("a"), Value::Str(b("2")), 200);
         assert_eq!(s.expires_len(), 1);
         s.set_expire(b"a", 0, 0);
         assert_eq!(s.expires_len(), 0);
@@ -618,9 +588,9 @@ mod tests {
     fn sweeper_reclaims_in_order() {
         let mut s = Shard::default();
         for i in 0..10u64 {
-            s.insert(b(&format!("k{i}")), Value::Str(b("v")), 10 + i);
+            s.insert(&b(&format!("k{i}")), Value::Str(b("v")), 10 + i);
         }
-        s.insert(b("forever"), Value::Str(b("v")), 0);
+        s.insert(&b("forever"), Value::Str(b("v")), 0);
         assert_eq!(s.reclaim_expired(14, 100), 5);
         assert_eq!(s.reclaim_expired(100, 2), 2);
         assert_eq!(s.reclaim_expired(100, 100), 3);
@@ -632,9 +602,9 @@ mod tests {
         let mut s = Shard::default();
         let f: WatchFlag = Arc::default();
         s.watch(b("w"), f.clone());
-        s.insert(b("other"), Value::Str(b("v")), 0);
+        s.insert(&b("other"), Value::Str(b("v")), 0);
         assert!(!f.load(Ordering::Acquire));
-        s.insert(b("w"), Value::Str(b("v")), 0);
+        s.insert(&b("w"), Value::Str(b("v")), 0);
         assert!(f.load(Ordering::Acquire));
     }
 

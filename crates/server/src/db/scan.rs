@@ -78,8 +78,7 @@ mod tests {
             let mut l = ks.lock_db(0);
             for i in 0..2000 {
                 let k = Bytes::from(format!("key:{i}"));
-                l.shard(0, &k)
-                    .insert(k.clone(), Value::Str(Bytes::new()), 0);
+                l.shard(0, &k).insert(&k, Value::Str(Bytes::new()), 0);
             }
         }
         let mut seen = HashSet::new();
@@ -93,8 +92,7 @@ mod tests {
             }
             // Churn: add keys during the scan; the original ones must all be seen.
             let k = Bytes::from(format!("new:{calls}"));
-            l.shard(0, &k)
-                .insert(k.clone(), Value::Str(Bytes::new()), 0);
+            l.shard(0, &k).insert(&k, Value::Str(Bytes::new()), 0);
             calls += 1;
             cursor = next;
             if cursor == 0 {
