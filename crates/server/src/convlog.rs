@@ -639,7 +639,14 @@ impl std::fmt::Write for Adapter<'_> {
 /// A reply the way redis-cli shows it, on one line.
 pub fn render_frame(buf: &mut Vec<u8>, f: &Frame, depth: usize) {
     match f {
-        Frame::Raw(r) => render_frame(buf, &Frame::decode_raw(r), depth),
+        Frame::Raw(r) => {
+            let mark = buf.len();
+            if render_raw(Some(&mut *buf), r, 0, depth, true) != Some(r.len()) {
+                // Not one whole frame: show what the decoder makes of it.
+                buf.truncate(mark);
+                render_frame(buf, &Frame::decode_raw(r), depth);
+            }
+        }
         Frame::Simple(s) => buf.extend_from_slice(s),
         Frame::Error(e) => {
             buf.extend_from_slice(b"(error) ");
@@ -698,6 +705,120 @@ fn render_list<'a>(
         let _ = write!(Adapter(buf), ", ... ({len} elements)");
     }
     buf.push(b']');
+}
+
+/// The header line at `raw[pos..]` (type byte excluded) and the position after its CRLF.
+fn raw_line(raw: &[u8], pos: usize) -> Option<(&[u8], usize)> {
+    let rest = raw.get(pos + 1..)?;
+    let end = memchr::memchr(b'\r', rest)?;
+    (rest.get(end + 1) == Some(&b'\n')).then(|| (&rest[..end], pos + 1 + end + 2))
+}
+
+/// Render (or with `buf == None` only skip) the RESP element at `raw[pos..]` straight from
+/// its bytes, as [`render_frame`] renders the decoded frame; returns the position after it,
+/// or `None` if the bytes are not a whole element. A reply encoded straight into bytes
+/// ([`Frame::Raw`], e.g. LRANGE's) is never decoded whole: aggregates stop rendering after
+/// [`MAX_ELEMENTS_SHOWN`] elements, and skip over the rest only when something follows
+/// that must be found (`last` is false); when `last`, the end is `raw.len()` unchecked.
+fn render_raw(
+    mut buf: Option<&mut Vec<u8>>,
+    raw: &[u8],
+    pos: usize,
+    depth: usize,
+    last: bool,
+) -> Option<usize> {
+    let kind = *raw.get(pos)?;
+    match kind {
+        b'$' | b'+' | b':' | b'*' | b'~' | b'>' | b'%' => {}
+        _ => {
+            // Rare in raw replies (doubles, booleans, errors, ...): decode this element alone.
+            let (f, n) = confab_protocol::parse_frame(&raw[pos..], &Default::default()).ok()?;
+            if let Some(buf) = buf {
+                render_frame(buf, &f, depth);
+            }
+            return Some(pos + n);
+        }
+    }
+    let (line, mut next) = raw_line(raw, pos)?;
+    match kind {
+        b'+' => {
+            if let Some(buf) = buf {
+                buf.extend_from_slice(line);
+            }
+        }
+        b':' => {
+            if let Some(buf) = buf {
+                buf.extend_from_slice(b"(integer) ");
+                buf.extend_from_slice(line);
+            }
+        }
+        b'$' => {
+            if line == b"-1" {
+                if let Some(buf) = buf {
+                    buf.extend_from_slice(b"(nil)");
+                }
+                return Some(next);
+            }
+            let len = usize::try_from(confab_protocol::parse_i64(line)?).ok()?;
+            let body = raw.get(next..next.checked_add(len)?)?;
+            if raw.get(next + len..next + len + 2)? != b"\r\n" {
+                return None;
+            }
+            if let Some(buf) = buf {
+                push_quoted(buf, body);
+            }
+            next += len + 2;
+        }
+        _ => {
+            if line == b"-1" {
+                if let Some(buf) = buf {
+                    buf.extend_from_slice(b"(nil)");
+                }
+                return Some(next);
+            }
+            let n = usize::try_from(confab_protocol::parse_i64(line)?).ok()?;
+            let map = kind == b'%';
+            if depth > 8 && !map {
+                if let Some(buf) = buf.as_deref_mut() {
+                    buf.extend_from_slice(b"[...]");
+                }
+                buf = None;
+            }
+            if let Some(buf) = buf.as_deref_mut() {
+                buf.push(if map { b'{' } else { b'[' });
+            }
+            for i in 0..n {
+                let shown = i < MAX_ELEMENTS_SHOWN;
+                if !shown && last {
+                    // Past what is shown and nothing after this element to find: stop reading.
+                    next = raw.len();
+                    break;
+                }
+                let child_last = last && i + 1 == n;
+                let mut out = if shown { buf.as_deref_mut() } else { None };
+                if i > 0 {
+                    if let Some(out) = out.as_deref_mut() {
+                        out.extend_from_slice(b", ");
+                    }
+                }
+                next = render_raw(out.as_deref_mut(), raw, next, depth + 1, child_last && !map)?;
+                if map {
+                    if let Some(out) = out.as_deref_mut() {
+                        out.extend_from_slice(b": ");
+                    }
+                    next = render_raw(out, raw, next, depth + 1, child_last)?;
+                }
+            }
+            if let Some(buf) = buf {
+                if n > MAX_ELEMENTS_SHOWN {
+                    let what = if map { "pairs" } else { "elements" };
+                    let _ = write!(Adapter(buf), ", ... ({n} {what})");
+                }
+                buf.push(if map { b'}' } else { b']' });
+            }
+        }
+    }
+    Some(next)
 }
 
 #[cfg(test)]
@@ -788,6 +909,59 @@ mod tests {
         }
     }
 
+    fn raw_leaf() -> impl proptest::strategy::Strategy<Value = Frame> {
+        use proptest::prelude::*;
+        let text = proptest::collection::vec(0x20u8..0x7f, 0..20).prop_map(Bytes::from);
+        prop_oneof![
+            text.clone().prop_map(Frame::Simple),
+            text.clone().prop_map(Frame::Error),
+            any::<i64>().prop_map(Frame::Integer),
+            proptest::collection::vec(any::<u8>(), 0..200).prop_map(|v| Frame::Bulk(v.into())),
+            Just(Frame::Null),
+            Just(Frame::NullArray),
+            any::<bool>().prop_map(Frame::Boolean),
+            (-1000i64..1000).prop_map(|n| Frame::Double(n as f64 / 8.0)),
+        ]
+    }
+
+    fn raw_frame() -> impl proptest::strategy::Strategy<Value = Frame> {
+        use proptest::prelude::*;
+        raw_leaf().prop_recursive(12, 400, 40, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..40).prop_map(Frame::Array),
+                proptest::collection::vec(inner.clone(), 0..3).prop_map(Frame::Array),
+                proptest::collection::vec((inner.clone(), inner.clone()), 0..20)
+                    .prop_map(Frame::Map),
+                proptest::collection::vec(inner.clone(), 0..20).prop_map(Frame::Set),
+                proptest::collection::vec(inner, 0..20).prop_map(Frame::Push),
+            ]
+        })
+    }
+
+    #[test]
+    fn raw_replies_render_without_decoding_the_unshown_part() {
+        // 100 elements, only 16 of them valid bulk strings: rendering must stop after 16.
+        let mut raw = b"*100\r\n".to_vec();
+        for i in 0..16 {
+            raw.extend_from_slice(format!("${}\r\n{i}\r\n", i.to_string().len()).as_bytes());
+        }
+        raw.extend_from_slice(b"junk that is never read");
+        let mut buf = Vec::new();
+        render_frame(&mut buf, &Frame::Raw(raw.into()), 0);
+        let want = (0..16)
+            .map(|i| format!("\"{i}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            format!("[{want}, ... (100 elements)]")
+        );
+        // Not one whole frame: what the decoder says.
+        let mut buf = Vec::new();
+        render_frame(&mut buf, &Frame::Raw(Bytes::from_static(b"$5\r\nab")), 0);
+        assert_eq!(buf, b"(error) ERR malformed raw reply");
+    }
+
     proptest::proptest! {
         #[test]
         fn arguments_show_as_the_reference_escaping_does(
@@ -799,6 +973,25 @@ mod tests {
                 push_arg(&mut buf, &a);
                 proptest::prop_assert_eq!(&buf, &shown_reference(&a));
             }
+        }
+
+        #[test]
+        fn raw_replies_render_as_their_decoded_frames(f in raw_frame(), resp3: bool) {
+            use confab_protocol::Protocol;
+            let proto = if resp3 { Protocol::Resp3 } else { Protocol::Resp2 };
+            let mut enc = bytes::BytesMut::new();
+            confab_protocol::encode(&f, proto, &mut enc);
+            let raw = enc.freeze();
+            // render_raw itself, not render_frame: its fallback would hide a walk that fails.
+            let mut from_raw = Vec::new();
+            let end = render_raw(Some(&mut from_raw), &raw, 0, 0, true);
+            proptest::prop_assert_eq!(end, Some(raw.len()));
+            let mut decoded = Vec::new();
+            render_frame(&mut decoded, &Frame::decode_raw(&raw), 0);
+            proptest::prop_assert_eq!(
+                String::from_utf8_lossy(&from_raw),
+                String::from_utf8_lossy(&decoded)
+            );
         }
     }
 
