@@ -31,6 +31,13 @@ pub(crate) fn reply_bytes(v: &Bytes) -> Bytes {
     build(v.len(), |a| a.extend_from_slice(v))
 }
 
+/// A reply holding a copy of `v` (which must be short: [`COPY_MAX`] bytes at most, or the
+/// copy goes to a buffer of its own).
+#[inline]
+pub(crate) fn reply_slice(v: &[u8]) -> Bytes {
+    build(v.len(), |a| a.extend_from_slice(v))
+}
+
 /// A reply encoded by `fill` into at most about `size` bytes: built in the arena when
 /// small, in a buffer of its own when big (so the arena never grows past its block size).
 pub(crate) fn build(size: usize, fill: impl FnOnce(&mut BytesMut)) -> Bytes {

@@ -10,7 +10,7 @@ use super::{
     arg_i64, bulk, eq_ic, err, err_owned, int, ok, parse_i64, syntax, wrongtype, Ctx, Handler,
     Plan, NOT_FLOAT, NOT_INTEGER,
 };
-use crate::db::{Entry, Value};
+use crate::db::{Entry, Str, Value};
 
 mod long_double;
 pub(crate) use long_double::LongDouble;
@@ -43,7 +43,7 @@ pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
 fn with_str<T>(
     ctx: &mut Ctx<'_, '_>,
     key: &[u8],
-    f: impl FnOnce(&Bytes) -> T,
+    f: impl FnOnce(&Str) -> T,
 ) -> Result<Option<T>, Frame> {
     let now = ctx.now;
     match ctx.shard(key).get(key, now) {
@@ -59,12 +59,12 @@ fn with_str<T>(
 
 /// The string at `key` (a clone of the stored value); see [`with_str`].
 fn get_str(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Option<Bytes>, Frame> {
-    with_str(ctx, key, Bytes::clone)
+    with_str(ctx, key, Str::to_bytes)
 }
 
 fn reply_get(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Frame {
     // The reply is copied out of the shard (see `crate::arena`), not a clone of the value.
-    let r = with_str(ctx, key, crate::arena::reply_bytes);
+    let r = with_str(ctx, key, Str::reply);
     let stats = &ctx.shared.stats;
     match r {
         Ok(Some(v)) => {
@@ -220,7 +220,7 @@ fn set(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     if !(o.nx || o.xx || o.get) {
         // Plain SET: one lookup, the value replaced in place for an existing key.
         let shard = ctx.shard(key);
-        let value = Value::Str(own(&a[2]));
+        let value = Value::Str(Str::new(&a[2]));
         if o.keepttl {
             shard.insert_keep_ttl(key, value, now);
         } else {
@@ -239,7 +239,7 @@ fn set(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         return if o.get { old_reply() } else { Frame::Null };
     }
     let shard = ctx.shard(key);
-    let value = Value::Str(own(&a[2]));
+    let value = Value::Str(Str::new(&a[2]));
     if o.keepttl {
         shard.insert_keep_ttl(key, value, now);
     } else {
@@ -260,7 +260,7 @@ fn setnx(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     if shard.contains(&a[1], now) {
         return int(0);
     }
-    shard.insert(&a[1], Value::Str(own(&a[2])), 0);
+    shard.insert(&a[1], Value::Str(Str::new(&a[2])), 0);
     int(1)
 }
 
@@ -269,7 +269,8 @@ fn set_with_expire(ctx: &mut Ctx<'_, '_>, a: &[Bytes], kind: ExpireKind, cmd: &s
         Ok(at) => at,
         Err(e) => return e,
     };
-    ctx.shard(&a[1]).insert(&a[1], Value::Str(own(&a[3])), at);
+    ctx.shard(&a[1])
+        .insert(&a[1], Value::Str(Str::new(&a[3])), at);
     ok()
 }
 
@@ -295,7 +296,7 @@ fn mget(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             Some(Entry {
                 value: Value::Str(s),
                 ..
-            }) => Frame::Bulk(crate::arena::reply_bytes(s)),
+            }) => Frame::Bulk(s.reply()),
             _ => Frame::Null,
         })
         .collect();
@@ -310,7 +311,7 @@ fn mset(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     }
     for pair in a[1..].chunks_exact(2) {
         ctx.shard(&pair[0])
-            .insert(&pair[0], Value::Str(own(&pair[1])), 0);
+            .insert(&pair[0], Value::Str(Str::new(&pair[1])), 0);
     }
     ok()
 }
@@ -330,7 +331,7 @@ fn msetnx(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     }
     for pair in a[1..].chunks_exact(2) {
         ctx.shard(&pair[0])
-            .insert(&pair[0], Value::Str(own(&pair[1])), 0);
+            .insert(&pair[0], Value::Str(Str::new(&pair[1])), 0);
     }
     int(1)
 }
@@ -342,7 +343,8 @@ fn getset(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         Ok(v) => v,
         Err(e) => return e,
     };
-    ctx.shard(&a[1]).insert(&a[1], Value::Str(own(&a[2])), 0);
+    ctx.shard(&a[1])
+        .insert(&a[1], Value::Str(Str::new(&a[2])), 0);
     old.map_or(Frame::Null, Frame::Bulk)
 }
 
@@ -408,7 +410,7 @@ fn append(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     let now = ctx.now;
     match old {
         None => {
-            let v = own(&a[2]);
+            let v = Str::new(&a[2]);
             let n = v.len();
             ctx.shard(&a[1]).insert(&a[1], Value::Str(v), 0);
             int(n as i64)
@@ -422,7 +424,7 @@ fn append(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             v.extend_from_slice(&a[2]);
             let n = v.len();
             ctx.shard(&a[1])
-                .insert_keep_ttl(&a[1], Value::Str(v.freeze()), now);
+                .insert_keep_ttl(&a[1], Value::Str(Str::from(v.freeze())), now);
             int(n as i64)
         }
     }
@@ -497,8 +499,7 @@ fn setrange(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             let mut v = vec![0u8; offset + value.len()];
             v[offset..].copy_from_slice(value);
             let n = v.len();
-            ctx.shard(&a[1])
-                .insert(&a[1], Value::Str(Bytes::from(v)), 0);
+            ctx.shard(&a[1]).insert(&a[1], Value::Str(Str::from(v)), 0);
             int(n as i64)
         }
         Some(old) => {
@@ -515,7 +516,7 @@ fn setrange(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             v[offset..offset + value.len()].copy_from_slice(value);
             let n = v.len();
             ctx.shard(&a[1])
-                .insert_keep_ttl(&a[1], Value::Str(Bytes::from(v)), now);
+                .insert_keep_ttl(&a[1], Value::Str(Str::from(v)), now);
             int(n as i64)
         }
     }
@@ -536,13 +537,13 @@ fn incr_by(ctx: &mut Ctx<'_, '_>, key: &Bytes, by: i64) -> Frame {
             let Some(new) = cur.checked_add(by) else {
                 return err("ERR increment or decrement would overflow");
             };
-            *s = Bytes::copy_from_slice(itoa::Buffer::new().format(new).as_bytes());
+            *s = Str::new(itoa::Buffer::new().format(new).as_bytes());
             int(new)
         }
         #[allow(unreachable_patterns)]
         Some(_) => wrongtype(),
         None => {
-            let text = Bytes::copy_from_slice(itoa::Buffer::new().format(by).as_bytes());
+            let text = Str::new(itoa::Buffer::new().format(by).as_bytes());
             shard.insert(key, Value::Str(text), 0);
             int(by)
         }
@@ -606,6 +607,6 @@ fn incrbyfloat(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     let text = Bytes::from(new.to_human());
     let now = ctx.now;
     ctx.shard(&a[1])
-        .insert_keep_ttl(&a[1], Value::Str(text.clone()), now);
+        .insert_keep_ttl(&a[1], Value::Str(Str::from(text.clone())), now);
     bulk(text)
 }

@@ -21,6 +21,7 @@
 
 pub(crate) mod key;
 pub(crate) mod scan;
+pub(crate) mod str;
 pub(crate) mod stream;
 
 use std::collections::{BTreeSet, HashMap};
@@ -33,6 +34,7 @@ use bytes::Bytes;
 use smallvec::SmallVec;
 
 pub(crate) use key::Key;
+pub(crate) use str::Str;
 
 /// Shards per database; a power of two so a mask picks the shard. Many shards keep
 /// multi-key commands (MSET of 10 random keys) on two threads from colliding on a lock
@@ -51,7 +53,7 @@ pub(crate) type SetValue = indexmap::IndexSet<Bytes, Hasher>;
 #[derive(Clone, Debug)]
 pub(crate) enum Value {
     /// A string (binary safe).
-    Str(Bytes),
+    Str(Str),
     /// A hash (boxed, like sets and streams, so an entry stays small: the map's buckets
     /// hold only a pointer for them and string keys pack more per cache line).
     Hash(Box<HashValue>),
@@ -572,8 +574,8 @@ mod tests {
     #[test]
     fn expiry_index_stays_consistent() {
         let mut s = Shard::default();
-        s.insert(&b("a"), Value::Str(b("1")), 100);
-        s.insert(&b("a"), Value::Str(b("2")), 200);
+        s.insert(&b("a"), Value::Str(Str::new(b"1")), 100);
+        s.insert(&b("a"), Value::Str(Str::new(b"2")), 200);
         assert_eq!(s.expires_len(), 1);
         s.set_expire(b"a", 0, 0);
         assert_eq!(s.expires_len(), 0);
@@ -588,9 +590,9 @@ mod tests {
     fn sweeper_reclaims_in_order() {
         let mut s = Shard::default();
         for i in 0..10u64 {
-            s.insert(&b(&format!("k{i}")), Value::Str(b("v")), 10 + i);
+            s.insert(&b(&format!("k{i}")), Value::Str(Str::new(b"v")), 10 + i);
         }
-        s.insert(&b("forever"), Value::Str(b("v")), 0);
+        s.insert(&b("forever"), Value::Str(Str::new(b"v")), 0);
         assert_eq!(s.reclaim_expired(14, 100), 5);
         assert_eq!(s.reclaim_expired(100, 2), 2);
         assert_eq!(s.reclaim_expired(100, 100), 3);
@@ -602,9 +604,9 @@ mod tests {
         let mut s = Shard::default();
         let f: WatchFlag = Arc::default();
         s.watch(b("w"), f.clone());
-        s.insert(&b("other"), Value::Str(b("v")), 0);
+        s.insert(&b("other"), Value::Str(Str::new(b"v")), 0);
         assert!(!f.load(Ordering::Acquire));
-        s.insert(&b("w"), Value::Str(b("v")), 0);
+        s.insert(&b("w"), Value::Str(Str::new(b"v")), 0);
         assert!(f.load(Ordering::Acquire));
     }
 

@@ -78,7 +78,8 @@ mod tests {
             let mut l = ks.lock_db(0);
             for i in 0..2000 {
                 let k = Bytes::from(format!("key:{i}"));
-                l.shard(0, &k).insert(&k, Value::Str(Bytes::new()), 0);
+                l.shard(0, &k)
+                    .insert(&k, Value::Str(crate::db::Str::new(b"")), 0);
             }
         }
         let mut seen = HashSet::new();
@@ -92,7 +93,8 @@ mod tests {
             }
             // Churn: add keys during the scan; the original ones must all be seen.
             let k = Bytes::from(format!("new:{calls}"));
-            l.shard(0, &k).insert(&k, Value::Str(Bytes::new()), 0);
+            l.shard(0, &k)
+                .insert(&k, Value::Str(crate::db::Str::new(b"")), 0);
             calls += 1;
             cursor = next;
             if cursor == 0 {
