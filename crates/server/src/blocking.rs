@@ -21,7 +21,7 @@ use bytes::Bytes;
 use confab_protocol::Frame;
 use tokio::sync::oneshot;
 
-use crate::db::{Entry, Shard, Value};
+use crate::db::{Entry, Key, Shard, Value};
 use crate::server::Shared;
 
 const WAITING: u8 = 0;
@@ -220,6 +220,7 @@ pub(crate) fn pop_list(
                 list.pop_back()
             }
         })
+        .map(Key::into_reply)
         .collect();
     if list.is_empty() {
         shard.remove(key, now);
@@ -235,15 +236,15 @@ pub(crate) fn push_list(shard: &mut Shard, key: &[u8], now: u64, left: bool, ele
             ..
         }) => {
             if left {
-                list.push_front(elem);
+                list.push_front(Key::new(&elem));
             } else {
-                list.push_back(elem);
+                list.push_back(Key::new(&elem));
             }
             true
         }
         Some(_) => false,
         None => {
-            shard.insert(key, Value::List(VecDeque::from([elem])), 0);
+            shard.insert(key, Value::List(VecDeque::from([Key::new(&elem)])), 0);
             true
         }
     }

@@ -3,7 +3,8 @@
 //!
 //! Replies and errors follow Redis 7.0's t_list.c, including the order in which arguments
 //! and the key are checked (which decides the reply when several things are wrong). A list is
-//! a `VecDeque<Bytes>`: O(1) at both ends, indexable. Empty lists are never stored: the
+//! a `VecDeque` of [`Key`]s (short elements inline, see `db::key`): O(1) at both ends,
+//! indexable. Empty lists are never stored: the
 //! command that empties one deletes its key.
 //!
 //! Commands that add elements record the key with [`Ctx::signal_key_ready`] so clients
@@ -21,11 +22,10 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 use confab_protocol::Frame;
 
-use super::strings::own;
 use super::{
     arg_i64, arity_error, eq_ic, err, int, ok, parse_i64, syntax, wrongtype, Ctx, Handler, Plan,
 };
-use crate::db::{Entry, Keyspace, Shard, ShardSet, Value};
+use crate::db::{Entry, Key, Keyspace, Shard, ShardSet, Value};
 
 pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
     ("lpush", lpush, Plan::Keys),
@@ -47,7 +47,7 @@ pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
     ("lmpop", lmpop, Plan::Custom(lmpop_plan)),
 ];
 
-type List = VecDeque<Bytes>;
+type List = VecDeque<Key>;
 
 /// Redis's `getPositiveLongFromObjectOrReply` error without a custom message.
 const NOT_POSITIVE: &str = "ERR value is out of range, must be positive";
@@ -86,14 +86,14 @@ pub(crate) fn mpop_count(rest: &[Bytes]) -> Result<usize, Frame> {
     }
 }
 
-fn push_at(list: &mut List, end: End, elem: Bytes) {
+fn push_at(list: &mut List, end: End, elem: Key) {
     match end {
         End::Head => list.push_front(elem),
         End::Tail => list.push_back(elem),
     }
 }
 
-fn pop_at(list: &mut List, end: End) -> Option<Bytes> {
+fn pop_at(list: &mut List, end: End) -> Option<Key> {
     match end {
         End::Head => list.pop_front(),
         End::Tail => list.pop_back(),
@@ -105,10 +105,13 @@ fn pop_at(list: &mut List, end: End) -> Option<Bytes> {
 fn take_at(list: &mut List, end: End, count: usize) -> Vec<Frame> {
     let n = count.min(list.len());
     match end {
-        End::Head => list.drain(..n).map(Frame::Bulk).collect(),
+        End::Head => list
+            .drain(..n)
+            .map(|e| Frame::Bulk(e.into_reply()))
+            .collect(),
         End::Tail => (0..n)
             .filter_map(|_| list.pop_back())
-            .map(Frame::Bulk)
+            .map(|e| Frame::Bulk(e.into_reply()))
             .collect(),
     }
 }
@@ -199,7 +202,7 @@ fn push(ctx: &mut Ctx<'_, '_>, a: &[Bytes], end: End, existing_only: bool) -> Fr
         Ok(Some(list)) => {
             list.reserve(a.len() - 2);
             for elem in &a[2..] {
-                push_at(list, end, own(elem));
+                push_at(list, end, Key::new(elem));
             }
             list.len()
         }
@@ -207,7 +210,7 @@ fn push(ctx: &mut Ctx<'_, '_>, a: &[Bytes], end: End, existing_only: bool) -> Fr
         Ok(None) => {
             let mut list = List::with_capacity(a.len() - 2);
             for elem in &a[2..] {
-                push_at(&mut list, end, own(elem));
+                push_at(&mut list, end, Key::new(elem));
             }
             let len = list.len();
             shard.insert(key, Value::List(list), 0);
@@ -268,7 +271,7 @@ fn pop(ctx: &mut Ctx<'_, '_>, a: &[Bytes], end: End) -> Frame {
                 Ok(Some(list)) => (pop_at(list, end), list.is_empty()),
             };
             drop_if_empty(shard, key, now, empty);
-            elem.map_or(Frame::Null, Frame::Bulk)
+            elem.map_or(Frame::Null, |e| Frame::Bulk(e.into_reply()))
         }
         // Redis's fast exit: the key is looked up (a null array when missing) but untouched.
         Some(0) => match read_list(shard, key, now) {
@@ -371,7 +374,7 @@ fn lrange(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 /// `n` items as an array of bulk strings, encoded at once ([`Frame::Raw`]: the shape is the
 /// same in RESP2 and RESP3) instead of a cloned `Bytes` (a reference-count update on a cold
 /// cache line) and a frame per item.
-fn bulk_array<'a>(items: impl Iterator<Item = &'a Bytes> + Clone, n: usize) -> Bytes {
+fn bulk_array<'a>(items: impl Iterator<Item = &'a Key> + Clone, n: usize) -> Bytes {
     let size = 16 + items.clone().map(|b| b.len() + 16).sum::<usize>();
     crate::arena::build(size, |out| {
         confab_protocol::encode_array_len(out, n);
@@ -396,7 +399,7 @@ fn lindex(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         Err(e) => return e,
     };
     position(index, list.len()).map_or(Frame::Null, |p| {
-        Frame::Bulk(crate::arena::reply_bytes(&list[p]))
+        Frame::Bulk(crate::arena::reply_slice(&list[p]))
     })
 }
 
@@ -469,7 +472,7 @@ fn lpos(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 /// LPOS's search over `(position, element)` in search order: the positions of the matches
 /// from the `rank`th on, up to `count` of them (all for 0; one when there is no COUNT).
 fn lpos_scan<'l>(
-    scanned: impl Iterator<Item = (usize, &'l Bytes)>,
+    scanned: impl Iterator<Item = (usize, &'l Key)>,
     elem: &[u8],
     rank: i64,
     count: Option<u64>,
@@ -512,7 +515,7 @@ fn lset(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         return err("ERR index out of range");
     };
     if let Ok(Some(list)) = write_list(shard, key, now) {
-        list[p] = own(&a[3]);
+        list[p] = Key::new(&a[3]);
     }
     ok()
 }
@@ -540,7 +543,7 @@ fn linsert(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     };
     let len = match write_list(shard, key, now) {
         Ok(Some(list)) => {
-            list.insert(at + usize::from(after), own(&a[4]));
+            list.insert(at + usize::from(after), Key::new(&a[4]));
             list.len()
         }
         _ => 0,
@@ -659,7 +662,7 @@ fn lmove_generic(ctx: &mut Ctx<'_, '_>, src: &Bytes, dst: &Bytes, from: End, to:
     };
     if same {
         ctx.signal_key_ready(dst);
-        return Frame::Bulk(elem);
+        return Frame::Bulk(elem.into_reply());
     }
     drop_if_empty(shard, src, now, emptied);
     let shard = ctx.shard(dst);
@@ -669,7 +672,7 @@ fn lmove_generic(ctx: &mut Ctx<'_, '_>, src: &Bytes, dst: &Bytes, from: End, to:
         _ => shard.insert(dst, Value::List(List::from([elem.clone()])), 0),
     }
     ctx.signal_key_ready(dst);
-    Frame::Bulk(elem)
+    Frame::Bulk(elem.into_reply())
 }
 
 /// # Format
@@ -718,7 +721,10 @@ mod tests {
     #[test]
     fn take_from_either_end() {
         let b = |s: &'static str| Bytes::from_static(s.as_bytes());
-        let mut l: List = ["a", "b", "c"].into_iter().map(b).collect();
+        let mut l: List = ["a", "b", "c"]
+            .into_iter()
+            .map(|s| Key::new(s.as_bytes()))
+            .collect();
         assert_eq!(
             take_at(&mut l, End::Tail, 2),
             vec![Frame::Bulk(b("c")), Frame::Bulk(b("b"))]

@@ -60,7 +60,7 @@ pub(crate) enum Value {
     /// A set.
     Set(Box<SetValue>),
     /// A list (a deque: O(1) at both ends).
-    List(std::collections::VecDeque<Bytes>),
+    List(std::collections::VecDeque<Key>),
     /// A stream (boxed: it is large and rarer than the other types).
     Stream(Box<stream::Stream>),
 }
