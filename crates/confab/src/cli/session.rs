@@ -388,8 +388,18 @@ impl Session {
     /// Subscribe mode: print every message as it arrives until Ctrl+C (exit 0) or the server
     /// goes away. Returns only when the subscribe command itself is refused.
     async fn subscribe(&mut self, args: &[Bytes]) -> Outcome {
-        let ctrl_c = tokio::signal::ctrl_c();
-        tokio::pin!(ctrl_c);
+        // Registered now, before the command goes out: `tokio::signal::ctrl_c()` registers only
+        // when first polled, and `select!` may poll the read first, so a Ctrl+C right after
+        // the subscribe reply printed could still find SIGINT's default action (the test
+        // `subscribe_mode_ctrl_c_exits_0` caught that race: the cli died by the signal).
+        let mut ctrl_c =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("confab cli: cannot handle Ctrl+C: {e}");
+                    return Outcome::ErrorReply;
+                }
+            };
         let mut first = true;
         let mut send = true;
         loop {
@@ -404,7 +414,7 @@ impl Session {
                 }
             }
             tokio::select! {
-                _ = &mut ctrl_c => {
+                _ = ctrl_c.recv() => {
                     self.log_system("cli interrupted (Ctrl+C) in subscribe mode");
                     std::process::exit(EXIT_OK);
                 }
