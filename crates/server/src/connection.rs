@@ -363,8 +363,11 @@ impl Conn {
             match self.parser.next_command(&mut self.rbuf) {
                 Ok(Some(args)) => {
                     if log_on {
-                        self.log_prefixes
-                            .push_command(&mut self.logbuf, &args, &redactions(&args));
+                        self.log_prefixes.push_command(
+                            &mut self.logbuf,
+                            &args,
+                            &convlog::redactions(&args),
+                        );
                     }
                     let was_authenticated = self.client.authenticated;
                     let reply =
@@ -662,40 +665,4 @@ async fn read_now(socket: &mut TcpStream, buf: &mut BytesMut) -> std::io::Result
         }
     })
     .await
-}
-
-/// Argument positions that must never reach the log (passwords).
-fn redactions(args: &[Bytes]) -> Vec<usize> {
-    let name = &args[0];
-    // Most commands are none of the three: one byte tells.
-    if !matches!(name.first(), Some(b'a' | b'A' | b'h' | b'H' | b'c' | b'C')) {
-        return Vec::new();
-    }
-    if cmd::eq_ic(name, "auth") {
-        (1..args.len()).collect()
-    } else if cmd::eq_ic(name, "hello") {
-        let mut v = Vec::new();
-        let mut i = 2;
-        while i < args.len() {
-            if cmd::eq_ic(&args[i], "auth") {
-                v.extend([i + 1, i + 2]);
-                i += 3;
-            } else {
-                i += 1;
-            }
-        }
-        v
-    } else if cmd::eq_ic(name, "config") && args.len() >= 4 && cmd::eq_ic(&args[1], "set") {
-        let mut v = Vec::new();
-        let mut i = 2;
-        while i + 1 < args.len() {
-            if cmd::eq_ic(&args[i], "requirepass") {
-                v.push(i + 1);
-            }
-            i += 2;
-        }
-        v
-    } else {
-        Vec::new()
-    }
 }

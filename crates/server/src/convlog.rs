@@ -457,6 +457,57 @@ pub fn push_system(buf: &mut Vec<u8>, ts: &str, text: &str) {
     buf.push(b'\n');
 }
 
+/// The positions of a command's arguments that must never reach a log: passwords and other
+/// secrets, where Redis 7 redacts them from its own logs and MONITOR (`redactClientCommandArgument`):
+/// every argument of AUTH; HELLO's `AUTH username password`; MIGRATE's `AUTH password` and
+/// `AUTH2 username password`; the value of CONFIG SET `requirepass` and `masterauth`; and
+/// everything after ACL SETUSER. Whether the command is valid does not matter: a mistyped
+/// secret is still a secret. Shared by the server's log, MONITOR and the cli's `--log`.
+pub fn redactions(args: &[Bytes]) -> Vec<usize> {
+    let Some(name) = args.first() else {
+        return Vec::new();
+    };
+    // Most commands are none of these: one byte tells.
+    if !matches!(
+        name.first().map(u8::to_ascii_lowercase),
+        Some(b'a' | b'h' | b'c' | b'm')
+    ) {
+        return Vec::new();
+    }
+    let is = |a: &Bytes, word: &str| a.eq_ignore_ascii_case(word.as_bytes());
+    let mut v = Vec::new();
+    if is(name, "auth") {
+        v.extend(1..args.len());
+    } else if is(name, "hello") || is(name, "migrate") {
+        let mut i = 1;
+        while i < args.len() {
+            if is(&args[i], "auth") {
+                // HELLO: AUTH username password; MIGRATE: AUTH password.
+                let n = if is(name, "hello") { 2 } else { 1 };
+                v.extend((i + 1..=i + n).filter(|&j| j < args.len()));
+                i += 1 + n;
+            } else if is(name, "migrate") && is(&args[i], "auth2") {
+                v.extend((i + 1..=i + 2).filter(|&j| j < args.len()));
+                i += 3;
+            } else {
+                i += 1;
+            }
+        }
+    } else if is(name, "config") && args.len() >= 3 && is(&args[1], "set") {
+        let mut i = 2;
+        while i < args.len() {
+            if is(&args[i], "requirepass") || is(&args[i], "masterauth") {
+                v.extend((i + 1 < args.len()).then_some(i + 1));
+            }
+            i += 2;
+        }
+    } else if is(name, "acl") && args.len() >= 3 && is(&args[1], "setuser") {
+        // Redis hides the user name and every rule, not only the password rules.
+        v.extend(2..args.len());
+    }
+    v
+}
+
 /// Append `<ts> Client <id> (<label>): <args>\n`, with `redact` hiding the arguments at those
 /// indexes (passwords).
 pub fn push_command(
@@ -899,6 +950,31 @@ mod tests {
             out.extend_from_slice(format!("... ({} bytes)", a.len()).as_bytes());
         }
         out
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let r = |line: &str| {
+            let args: Vec<Bytes> = line.split(' ').map(|a| Bytes::from(a.to_owned())).collect();
+            redactions(&args)
+        };
+        assert_eq!(r("AUTH pw"), vec![1]);
+        assert_eq!(r("auth user pw"), vec![1, 2]);
+        assert_eq!(r("HELLO 3 AUTH u pw SETNAME x"), vec![3, 4]);
+        assert_eq!(r("hello 3 setname auth"), Vec::<usize>::new());
+        assert_eq!(r("HELLO 3 AUTH u"), vec![3]);
+        assert_eq!(
+            r("CONFIG SET requirepass s1 maxclients 10 masterauth s2"),
+            vec![3, 7]
+        );
+        assert_eq!(r("config set maxclients requirepass"), Vec::<usize>::new());
+        assert_eq!(r("CONFIG SET requirepass"), Vec::<usize>::new());
+        assert_eq!(r("CONFIG GET requirepass"), Vec::<usize>::new());
+        assert_eq!(r("MIGRATE h 1 k 0 5 AUTH pw KEYS a"), vec![7]);
+        assert_eq!(r("MIGRATE h 1 k 0 5 AUTH2 u pw"), vec![7, 8]);
+        assert_eq!(r("ACL SETUSER bob on >pw #abc"), vec![2, 3, 4, 5]);
+        assert_eq!(r("GET auth"), Vec::<usize>::new());
+        assert_eq!(r("MSET auth x"), Vec::<usize>::new());
     }
 
     #[test]

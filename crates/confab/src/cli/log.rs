@@ -35,7 +35,14 @@ impl CliLog {
     /// `<ts> Client <id> (<label>): <args>`, passwords redacted.
     pub fn command(&mut self, id: u64, label: &str, args: &[Bytes]) {
         let mut buf = Vec::new();
-        convlog::push_command(&mut buf, &now(), id, label, args, &redactions(args));
+        convlog::push_command(
+            &mut buf,
+            &now(),
+            id,
+            label,
+            args,
+            &convlog::redactions(args),
+        );
         self.write(&buf);
     }
 
@@ -56,48 +63,4 @@ impl CliLog {
 
 fn now() -> String {
     convlog::timestamp(SystemTime::now())
-}
-
-fn eq_ic(a: &[u8], b: &str) -> bool {
-    a.eq_ignore_ascii_case(b.as_bytes())
-}
-
-/// Argument positions holding passwords (AUTH, HELLO ... AUTH user pass), as the server hides.
-pub fn redactions(args: &[Bytes]) -> Vec<usize> {
-    let Some(name) = args.first() else {
-        return Vec::new();
-    };
-    if eq_ic(name, "auth") {
-        (1..args.len()).collect()
-    } else if eq_ic(name, "hello") {
-        let mut v = Vec::new();
-        let mut i = 2;
-        while i < args.len() {
-            if eq_ic(&args[i], "auth") {
-                v.extend([i + 1, i + 2]);
-                i += 3;
-            } else {
-                i += 1;
-            }
-        }
-        v
-    } else {
-        Vec::new()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_are_redacted() {
-        let b = |s: &str| Bytes::copy_from_slice(s.as_bytes());
-        assert_eq!(redactions(&[b("AUTH"), b("pw")]), vec![1]);
-        assert_eq!(
-            redactions(&[b("HELLO"), b("3"), b("AUTH"), b("u"), b("pw")]),
-            vec![3, 4]
-        );
-        assert!(redactions(&[b("GET"), b("k")]).is_empty());
-    }
 }

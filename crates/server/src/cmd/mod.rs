@@ -631,16 +631,10 @@ fn feed_monitors(shared: &Shared, client: &Client, args: &[Bytes]) {
         client.handle.addr
     )
     .into_bytes();
-    let redact_from = if eq_ic(&args[0], "auth") {
-        1
-    } else if eq_ic(&args[0], "hello") {
-        args.len().min(2)
-    } else {
-        usize::MAX
-    };
+    let redact = crate::convlog::redactions(args);
     for (i, a) in args.iter().enumerate() {
         line.push(b' ');
-        if i >= redact_from {
+        if redact.contains(&i) {
             line.extend_from_slice(b"\"(redacted)\"");
             continue;
         }
