@@ -14,8 +14,8 @@
 //! WATCH. A write command marks a key's watchers only when it may change the key, as Redis's
 //! `signalModifiedKey` does: never on WRONGTYPE, nor when it finds nothing to do (LREM with
 //! no match, LINSERT without the pivot, LSET out of range, LPOP with count 0). That is why
-//! the type is checked with a read lookup before [`Shard::get_mut`], which marks watchers
-//! (one more hash probe per write; a `get_mut` that marks only lists would save it).
+//! writes go through [`Shard::get_mut_if`], which marks watchers only once the key is known
+//! to hold a list.
 
 use std::collections::VecDeque;
 
@@ -129,21 +129,19 @@ fn read_list<'s>(shard: &'s mut Shard, key: &[u8], now: u64) -> Result<Option<&'
 }
 
 /// The list at `key` for writing (its watchers are marked): `Ok(None)` if missing, WRONGTYPE
-/// (watchers untouched) if it holds another type.
+/// (watchers untouched) if it holds another type. One lookup.
 fn write_list<'s>(
     shard: &'s mut Shard,
     key: &[u8],
     now: u64,
 ) -> Result<Option<&'s mut List>, Frame> {
-    if read_list(shard, key, now)?.is_none() {
-        return Ok(None);
-    }
-    match shard.get_mut(key, now) {
-        Some(Entry {
+    match shard.get_mut_if(key, now, |v| matches!(v, Value::List(_))) {
+        Err(()) => Err(wrongtype()),
+        Ok(Some(Entry {
             value: Value::List(l),
             ..
-        }) => Ok(Some(l)),
-        _ => Ok(None),
+        })) => Ok(Some(l)),
+        Ok(_) => Ok(None),
     }
 }
 

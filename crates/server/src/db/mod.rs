@@ -149,6 +149,31 @@ impl Shard {
         self.map.get_mut(key)
     }
 
+    /// The live entry for `key` for modification if `accept` takes its value, in one lookup:
+    /// `Ok(None)` if missing, `Err(())` if `accept` refuses the value (a command meeting
+    /// another type: WRONGTYPE leaves watchers untouched, as Redis's `signalModifiedKey` is
+    /// never reached), else the entry, with the watchers of `key` marked dirty.
+    pub(crate) fn get_mut_if(
+        &mut self,
+        key: &[u8],
+        now: u64,
+        accept: impl FnOnce(&Value) -> bool,
+    ) -> Result<Option<&mut Entry>, ()> {
+        self.expire_if_needed(key, now);
+        let Some(entry) = self.map.get_mut(key) else {
+            return Ok(None);
+        };
+        if !accept(&entry.value) {
+            return Err(());
+        }
+        if let Some(list) = self.watchers.get(key) {
+            for f in list {
+                f.store(true, Ordering::Release);
+            }
+        }
+        Ok(Some(entry))
+    }
+
     /// Whether `key` exists and is live.
     pub(crate) fn contains(&mut self, key: &[u8], now: u64) -> bool {
         self.get(key, now).is_some()
