@@ -125,7 +125,8 @@ pub(crate) fn read<'s>(
     }
 }
 
-/// The key's value for writing, created empty with `make` when missing and `create` is set.
+/// The key's value for writing (watchers marked), created with `create` when missing and
+/// `create` is given; WRONGTYPE (watchers untouched) if it holds another type. One lookup.
 pub(crate) fn write<'s>(
     shard: &'s mut Shard,
     key: &[u8],
@@ -133,15 +134,10 @@ pub(crate) fn write<'s>(
     want: &str,
     create: Option<fn() -> Value>,
 ) -> Result<Option<&'s mut Value>, Frame> {
-    match kind(shard, key, now) {
-        Some(k) if k != want => return Err(wrongtype()),
-        None => match create {
-            None => return Ok(None),
-            Some(make) => shard.insert(key, make(), 0),
-        },
-        Some(_) => {}
+    match shard.get_mut_if(key, now, |v| v.type_name() == want, create) {
+        Err(()) => Err(wrongtype()),
+        Ok(entry) => Ok(entry.map(|e| &mut e.value)),
     }
-    Ok(shard.get_mut(key, now).map(|e| &mut e.value))
 }
 
 /// Pick `count` positions out of `len` for the RANDFIELD/RANDMEMBER family: distinct when

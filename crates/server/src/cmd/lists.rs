@@ -135,7 +135,7 @@ fn write_list<'s>(
     key: &[u8],
     now: u64,
 ) -> Result<Option<&'s mut List>, Frame> {
-    match shard.get_mut_if(key, now, |v| matches!(v, Value::List(_))) {
+    match shard.get_mut_if(key, now, |v| matches!(v, Value::List(_)), None) {
         Err(()) => Err(wrongtype()),
         Ok(Some(Entry {
             value: Value::List(l),
