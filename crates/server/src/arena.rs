@@ -28,7 +28,7 @@ pub(crate) fn reply_bytes(v: &Bytes) -> Bytes {
     if v.len() > COPY_MAX {
         return v.clone();
     }
-    build(v.len(), |a| a.extend_from_slice(v))
+    reply_slice(v)
 }
 
 /// A reply holding a copy of `v` (which must be short: [`COPY_MAX`] bytes at most, or the

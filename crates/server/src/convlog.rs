@@ -479,14 +479,15 @@ pub fn redactions(args: &[Bytes]) -> Vec<usize> {
     if is(name, "auth") {
         v.extend(1..args.len());
     } else if is(name, "hello") || is(name, "migrate") {
+        let hello = is(name, "hello");
         let mut i = 1;
         while i < args.len() {
             if is(&args[i], "auth") {
                 // HELLO: AUTH username password; MIGRATE: AUTH password.
-                let n = if is(name, "hello") { 2 } else { 1 };
+                let n = if hello { 2 } else { 1 };
                 v.extend((i + 1..=i + n).filter(|&j| j < args.len()));
                 i += 1 + n;
-            } else if is(name, "migrate") && is(&args[i], "auth2") {
+            } else if !hello && is(&args[i], "auth2") {
                 v.extend((i + 1..=i + 2).filter(|&j| j < args.len()));
                 i += 3;
             } else {
@@ -803,13 +804,13 @@ fn render_raw(
                 buf.extend_from_slice(line);
             }
         }
-        b'$' => {
-            if line == b"-1" {
-                if let Some(buf) = buf {
-                    buf.extend_from_slice(b"(nil)");
-                }
-                return Some(next);
+        // RESP2's null bulk string and null array.
+        _ if line == b"-1" => {
+            if let Some(buf) = buf {
+                buf.extend_from_slice(b"(nil)");
             }
+        }
+        b'$' => {
             let len = usize::try_from(confab_protocol::parse_i64(line)?).ok()?;
             let body = raw.get(next..next.checked_add(len)?)?;
             if raw.get(next + len..next + len + 2)? != b"\r\n" {
@@ -821,12 +822,6 @@ fn render_raw(
             next += len + 2;
         }
         _ => {
-            if line == b"-1" {
-                if let Some(buf) = buf {
-                    buf.extend_from_slice(b"(nil)");
-                }
-                return Some(next);
-            }
             let n = usize::try_from(confab_protocol::parse_i64(line)?).ok()?;
             let map = kind == b'%';
             if depth > 8 && !map {

@@ -141,12 +141,7 @@ impl Shard {
 
     /// The live entry for `key` for modification; marks watchers of `key` dirty.
     pub(crate) fn get_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
-        self.expire_if_needed(key, now);
-        // One hash probe when nobody WATCHes a key of this shard (the common case).
-        if !self.watchers.is_empty() && self.map.contains_key(key) {
-            self.touch(key);
-        }
-        self.map.get_mut(key)
+        self.get_mut_if(key, now, |_| true, None).unwrap_or(None)
     }
 
     /// The live entry for `key` for modification if `accept` takes its value, in one lookup:
@@ -177,11 +172,8 @@ impl Shard {
         if !accept(&entry.value) {
             return Err(());
         }
-        if let Some(list) = self.watchers.get(key) {
-            for f in list {
-                f.store(true, Ordering::Release);
-            }
-        }
+        // (The entry borrows the map, so the watchers are reached by field, not `touch`.)
+        mark_watchers(&self.watchers, key);
         Ok(Some(entry))
     }
 
@@ -378,14 +370,7 @@ impl Shard {
     }
 
     fn touch(&self, key: &[u8]) {
-        if self.watchers.is_empty() {
-            return;
-        }
-        if let Some(list) = self.watchers.get(key) {
-            for f in list {
-                f.store(true, Ordering::Release);
-            }
-        }
+        mark_watchers(&self.watchers, key);
     }
 
     /// A uniformly chosen live key, if any (RANDOMKEY).
@@ -406,6 +391,19 @@ impl Shard {
             }
         }
         self.iter_live(now).next().map(|(k, _)| k.to_bytes())
+    }
+}
+
+/// Mark dirty the clients watching `key` (Redis's `touchWatchedKey`); no hashing when nobody
+/// watches a key of the shard (the common case).
+fn mark_watchers(watchers: &HashMap<Bytes, Vec<WatchFlag>, Hasher>, key: &[u8]) {
+    if watchers.is_empty() {
+        return;
+    }
+    if let Some(list) = watchers.get(key) {
+        for f in list {
+            f.store(true, Ordering::Release);
+        }
     }
 }
 
