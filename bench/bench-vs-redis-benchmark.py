@@ -2,7 +2,8 @@
 """Compare `confab bench requests` with `redis-benchmark` against the same redis-server.
 
 Both tools run with the same clients, pipeline, request count, key space and tests,
-alternating (redis-benchmark, confab, redis-benchmark, ...) for ROUNDS rounds. Each tool's
+alternating in ABBA order (redis-benchmark then confab, then confab then redis-benchmark,
+...) for ROUNDS rounds. Each tool's
 own CPU time (user + system) comes from wait4()'s rusage of the child process, the same
 measurement for both. Prints one line per (round, pipeline, tool, test) and a median summary.
 
@@ -57,7 +58,9 @@ def confab(p):
 results = {}  # (p, tool) -> list of (rows, cpu, requests)
 for rnd in range(ROUNDS):
     for p in (1, 16):
-        for tool, fn in (("redis-benchmark", redis_benchmark), ("confab bench", confab)):
+        order = (("redis-benchmark", redis_benchmark), ("confab bench", confab))
+        # ABBA: odd rounds run confab first, so neither tool always runs into the other's wake.
+        for tool, fn in (order if rnd % 2 == 0 else order[::-1]):
             rows, cpu, wall = fn(p)
             total = int(N[p]) * len(rows)
             results.setdefault((p, tool), []).append((rows, cpu, total))

@@ -231,11 +231,7 @@ pub fn run(args: ServerArgs) -> i32 {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(config.threads)
-        .enable_all()
-        .build()
-    {
+    let runtime = match confab_server::runtime_builder(config.threads).build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("confab server: cannot start the runtime: {e}");

@@ -7,7 +7,10 @@
 //! output passes `output_flush_threshold`. While a write waits on a client that does not read,
 //! nothing more is read from it: the kernel's socket buffers and the threshold bound the
 //! memory one connection can hold, however much it pipelines. Between turns it waits for input,
-//! shutdown, CLIENT KILL, the idle timeout and (in MONITOR mode) monitor lines.
+//! shutdown, CLIENT KILL, the idle timeout and (in MONITOR mode) monitor lines. A subscriber
+//! lends its socket's write half to its push sink while it waits, so a publisher's worker
+//! can write deliveries straight to it (see `pubsub`); it takes it back before doing
+//! anything else, so the socket only ever has one writer.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
@@ -17,6 +20,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use confab_protocol::{encode, Frame, Limits, ParseError, Protocol, RequestParser};
 use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -89,8 +93,12 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
     });
     // Redis's tighter framing limits for clients that have not authenticated yet.
     parser.set_auth_required(!authenticated);
+    // Split so that a subscriber's write half can be lent to its push sink while the
+    // connection is idle (see `pubsub`); the halves share one allocation.
+    let (socket, out) = socket.into_split();
     let mut conn = Conn {
         socket,
+        out: Some(out),
         rbuf: BytesMut::new(),
         wbuf: BytesMut::new(),
         parser,
@@ -111,7 +119,7 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
     cmd::tx::discard_state(&shared, &mut conn.client);
     cmd::conn::stop_monitor(&shared, &mut conn.client);
     cmd::pubsub::unsubscribe_all(&shared, &mut conn.client);
-    drop(conn); // closes the socket
+    conn.close();
     shared.clients.unregister(id);
     tracing::debug!(reason = reason.as_str(), "client disconnected");
     if shared.log.is_on() || cmd::monitoring(&shared) {
@@ -130,7 +138,10 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
 }
 
 struct Conn {
-    socket: TcpStream,
+    socket: OwnedReadHalf,
+    /// The socket's write half; lent to the client's push sink (and `None`) only inside
+    /// [`Conn::wait`].
+    out: Option<OwnedWriteHalf>,
     rbuf: BytesMut,
     wbuf: BytesMut,
     parser: RequestParser,
@@ -169,12 +180,20 @@ enum Wake {
 }
 
 impl Conn {
+    /// Drop the connection and close its socket (without a separate shutdown of the write
+    /// half first, which dropping a shared write half would do).
+    fn close(self) {
+        let Conn { socket, out, .. } = self;
+        if let Some(out) = out {
+            out.forget();
+        }
+        drop(socket);
+    }
+
     async fn run(&mut self) -> CloseReason {
         loop {
             let closing = self.process_buffer().await;
-            for sink in self.client.wake_sinks.drain(..) {
-                sink.wake();
-            }
+            crate::pubsub::after_batch(&mut self.client.wake_sinks);
             if let Some(reason) = closing {
                 // Best effort: the replies before the close (QUIT's +OK, a protocol error).
                 let _ = self.flush().await;
@@ -278,7 +297,27 @@ impl Conn {
         }
     }
 
+    /// Wait for the next thing to do. A subscriber's socket may be written by publishers'
+    /// workers meanwhile (nothing of the connection's own is pending: `flush` ran).
     async fn wait(&mut self) -> Wake {
+        let Some(sink) = self.client.push.clone() else {
+            return self.wait_for_wake().await;
+        };
+        debug_assert!(self.wbuf.is_empty());
+        let Some(out) = self.out.take() else {
+            return self.wait_for_wake().await;
+        };
+        sink.idle_on(out);
+        let wake = self.wait_for_wake().await;
+        let (out, written) = sink.busy();
+        self.out = out;
+        if written > 0 {
+            Stats::add(&self.shared.stats.local().net_output_bytes, written);
+        }
+        wake
+    }
+
+    async fn wait_for_wake(&mut self) -> Wake {
         let timeout = self.shared.runtime.timeout_secs.load(Relaxed);
         let monitoring = self.monitor_rx.is_some() || self.client.subs.active();
         let idle = async {
@@ -480,28 +519,33 @@ impl Conn {
             return Ok(());
         }
         let n = self.wbuf.len();
-        let write = self.socket.write_all(&self.wbuf);
-        tokio::pin!(write);
         // A client that stops reading must not pin its connection (and its buffers) forever:
         // CLIENT KILL and the slow-consumer cut-off abandon the write. A shutdown does not:
         // in-flight replies are finished (the drain deadline force-closes stragglers).
-        let r = tokio::select! {
-            biased;
-            r = &mut write => r,
-            _ = self.client.handle.kill.killed() => {
-                if self.shared.shutdown.is_triggered() {
-                    tokio::select! {
-                        r = &mut write => r,
-                        _ = self.shared.force_close.cancelled() => Err(std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            "shutdown deadline passed while writing",
-                        )),
+        let r = {
+            let Some(out) = self.out.as_mut() else {
+                return Err(std::io::ErrorKind::NotConnected.into());
+            };
+            let write = out.write_all(&self.wbuf);
+            tokio::pin!(write);
+            tokio::select! {
+                biased;
+                r = &mut write => r,
+                _ = self.client.handle.kill.killed() => {
+                    if self.shared.shutdown.is_triggered() {
+                        tokio::select! {
+                            r = &mut write => r,
+                            _ = self.shared.force_close.cancelled() => Err(std::io::Error::new(
+                                std::io::ErrorKind::TimedOut,
+                                "shutdown deadline passed while writing",
+                            )),
+                        }
+                    } else {
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::ConnectionAborted,
+                            "connection killed while writing",
+                        ))
                     }
-                } else {
-                    Err(std::io::Error::new(
-                        std::io::ErrorKind::ConnectionAborted,
-                        "connection killed while writing",
-                    ))
                 }
             }
         };
@@ -657,7 +701,10 @@ impl Conn {
 /// a short read as proof the socket is drained and clears its readiness: the next wait goes
 /// straight to epoll instead of first costing a `recvfrom` that returns EAGAIN (measured: 2.00
 /// `recvfrom` per request at pipeline 1 before, 1.0 after; Redis makes 1).
-async fn read_now(socket: &mut TcpStream, buf: &mut BytesMut) -> std::io::Result<Option<usize>> {
+async fn read_now(
+    socket: &mut OwnedReadHalf,
+    buf: &mut BytesMut,
+) -> std::io::Result<Option<usize>> {
     std::future::poll_fn(|cx| {
         match tokio_util::io::poll_read_buf(std::pin::Pin::new(&mut *socket), cx, buf) {
             std::task::Poll::Ready(r) => std::task::Poll::Ready(r.map(Some)),

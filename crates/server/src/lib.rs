@@ -26,6 +26,18 @@ pub use pubsub::OutputLimits;
 pub use server::run;
 pub use shutdown::Shutdown;
 
+/// The runtime the server is meant to run on: tokio's multi-thread scheduler with `threads`
+/// workers, each of which writes the pub/sub deliveries it deferred before it sleeps (as
+/// Redis writes its clients once per event-loop turn; see the `pubsub` module). [`run`] works
+/// on any tokio runtime; without this hook subscribers are woken at once instead.
+pub fn runtime_builder(threads: usize) -> tokio::runtime::Builder {
+    let mut b = tokio::runtime::Builder::new_multi_thread();
+    b.worker_threads(threads)
+        .enable_all()
+        .on_thread_park(pubsub::worker_parking);
+    b
+}
+
 /// The Redis version confab reports to clients (HELLO, INFO), so client libraries enable the
 /// features confab implements.
 pub const REDIS_COMPAT_VERSION: &str = "7.0.15";

@@ -10,15 +10,28 @@
 //! bounded by the hard limit. Each subscriber's queue is FIFO, so it sees every publisher's
 //! messages in publish order.
 //!
+//! WRITES. A publisher's connection asks for its subscribers to be woken at the end of its
+//! batch. On the server's runtime (whose workers call [`worker_parking`] before they sleep) a
+//! few subscribers are not woken then but remembered by the worker, and written when it runs
+//! out of ready tasks, as Redis writes its clients once per event-loop turn: the publishers
+//! that became ready together share one write per subscriber, and an idle subscriber's
+//! socket is written directly, without waking its task. A subscriber whose connection is
+//! busy, or whose socket takes only part of the queue, is woken instead and writes the rest
+//! itself (with backpressure). A worker that never runs out of work writes what it remembers
+//! after [`FLUSH_AFTER_BATCHES`] batches; big fan-outs are woken at once, so their writes
+//! spread over the workers.
+//!
 //! LOCKS. `channels`, `shard_channels` and `patterns` are independent `RwLock`s, taken one at
 //! a time and never while a shard lock is held (PUBLISH touches no keys).
 
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use confab_protocol::Protocol;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
 
 use crate::glob;
@@ -52,8 +65,8 @@ pub(crate) struct PushSink {
     pub client_id: u64,
     /// The subscriber's protocol (HELLO may change it while subscribed).
     resp3: std::sync::atomic::AtomicBool,
-    /// Encoded frames not yet taken by the connection.
-    buf: Mutex<BytesMut>,
+    /// Encoded frames not yet written, and the socket while the connection is idle.
+    queue: Mutex<Queue>,
     /// Wakes the connection when `buf` goes from empty to non-empty.
     ready: Notify,
     /// Milliseconds since `epoch` when the soft limit was first exceeded; 0 = not exceeded.
@@ -66,6 +79,18 @@ pub(crate) struct PushSink {
     limits: OutputLimits,
 }
 
+/// A subscriber's pending output.
+#[derive(Default)]
+struct Queue {
+    /// Encoded frames not yet taken by the connection or written directly.
+    buf: BytesMut,
+    /// The connection's socket, lent to the sink only while the connection waits with
+    /// nothing of its own to write: then (and only then) [`PushSink::deliver`] writes to it.
+    idle: Option<OwnedWriteHalf>,
+    /// Bytes written directly since the connection went idle (for INFO's output bytes).
+    written: u64,
+}
+
 impl PushSink {
     pub(crate) fn new(
         client_id: u64,
@@ -76,7 +101,7 @@ impl PushSink {
         Arc::new(PushSink {
             client_id,
             resp3: std::sync::atomic::AtomicBool::new(proto == Protocol::Resp3),
-            buf: Mutex::new(BytesMut::new()),
+            queue: Mutex::new(Queue::default()),
             ready: Notify::new(),
             soft_since: AtomicU64::new(0),
             epoch: std::time::Instant::now(),
@@ -93,11 +118,11 @@ impl PushSink {
         if self.is_slow() {
             return false;
         }
-        let mut buf = self.buf.lock().unwrap_or_else(|e| e.into_inner());
-        let queued = buf.len() + frame.len();
+        let mut q = self.lock();
+        let queued = q.buf.len() + frame.len();
         let l = self.limits;
         if l.hard > 0 && queued > l.hard {
-            drop(buf);
+            drop(q);
             self.cut_off();
             return false;
         }
@@ -107,23 +132,66 @@ impl PushSink {
             if since == 0 {
                 self.soft_since.store(now, Relaxed);
             } else if now.saturating_sub(since) > l.soft_seconds * 1000 {
-                drop(buf);
+                drop(q);
                 self.cut_off();
                 return false;
             }
         }
-        let was_empty = buf.is_empty();
-        buf.extend_from_slice(frame);
-        drop(buf);
+        let was_empty = q.buf.is_empty();
+        q.buf.extend_from_slice(frame);
+        drop(q);
         if was_empty {
             wake.push(self.clone());
         }
         true
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Tell the connection there is something to take.
     pub(crate) fn wake(&self) {
         self.ready.notify_one();
+    }
+
+    /// The connection waits with nothing of its own to write: until [`PushSink::busy`]
+    /// gives it back, queued frames may be written straight to `socket`.
+    pub(crate) fn idle_on(&self, socket: OwnedWriteHalf) {
+        self.lock().idle = Some(socket);
+    }
+
+    /// The connection woke up: it takes its socket back (from now on only it writes there),
+    /// with the count of bytes written directly while it was idle.
+    pub(crate) fn busy(&self) -> (Option<OwnedWriteHalf>, u64) {
+        let mut q = self.lock();
+        (q.idle.take(), std::mem::take(&mut q.written))
+    }
+
+    /// Write what is queued: straight to the socket when the connection is idle and the
+    /// socket takes it all, otherwise (busy, socket full, error) by waking the connection,
+    /// which writes the rest itself and deals with backpressure and errors.
+    fn deliver(&self) {
+        let mut guard = self.lock();
+        let q = &mut *guard;
+        if q.buf.is_empty() {
+            return;
+        }
+        if let Some(socket) = &q.idle {
+            if let Ok(n) = socket.try_write(&q.buf) {
+                q.written += n as u64;
+                if n == q.buf.len() {
+                    q.buf.clear();
+                    drop(guard);
+                    self.soft_since.store(0, Relaxed);
+                    return;
+                }
+                q.buf.advance(n);
+            }
+            // The rest goes through the connection, which waits for the socket to drain.
+        }
+        drop(guard);
+        self.wake();
     }
 
     /// Wait until something may have been queued (spurious wake-ups are possible).
@@ -134,15 +202,15 @@ impl PushSink {
     /// Move everything queued to the end of `out`. When `out` is empty the buffers are
     /// swapped instead of copied, so `out`'s allocation becomes the next queue.
     pub(crate) fn take_into(&self, out: &mut BytesMut) -> usize {
-        let mut buf = self.buf.lock().unwrap_or_else(|e| e.into_inner());
-        let n = buf.len();
+        let mut q = self.lock();
+        let n = q.buf.len();
         if out.is_empty() {
-            std::mem::swap(out, &mut *buf);
+            std::mem::swap(out, &mut q.buf);
         } else {
-            out.extend_from_slice(&buf);
-            buf.clear();
+            out.extend_from_slice(&q.buf);
+            q.buf.clear();
         }
-        drop(buf);
+        drop(q);
         if n > 0 {
             self.soft_since.store(0, Relaxed);
         }
@@ -171,6 +239,71 @@ impl PushSink {
     /// HELLO switched the subscriber's protocol.
     pub(crate) fn set_proto(&self, proto: Protocol) {
         self.resp3.store(proto == Protocol::Resp3, Relaxed);
+    }
+}
+
+/// Subscribers to wake after a batch that are written later instead (see WRITES above), at
+/// most this many per worker; a bigger fan-out is woken at once.
+const DEFER_AT_MOST: usize = 8;
+/// A worker that keeps finding work writes its deferred subscribers after this many batches.
+pub(crate) const FLUSH_AFTER_BATCHES: u32 = 16;
+
+thread_local! {
+    /// Whether this thread is a worker of a runtime that calls [`worker_parking`].
+    static DEFERRING: Cell<bool> = const { Cell::new(false) };
+    /// The subscribers this worker writes before it parks, and batches run since the first.
+    static PENDING: RefCell<(Vec<Arc<PushSink>>, u32)> = const { RefCell::new((Vec::new(), 0)) };
+}
+
+/// A runtime hook (`tokio::runtime::Builder::on_thread_park`): the worker ran out of ready
+/// tasks, so the subscribers it deferred are written now, each with one write.
+pub fn worker_parking() {
+    DEFERRING.set(true);
+    write_pending();
+}
+
+fn write_pending() {
+    let mut sinks = PENDING.with_borrow_mut(|p| {
+        p.1 = 0;
+        std::mem::take(&mut p.0)
+    });
+    if sinks.is_empty() {
+        return;
+    }
+    for sink in sinks.drain(..) {
+        sink.deliver();
+    }
+    PENDING.with_borrow_mut(|p| {
+        if p.0.capacity() == 0 {
+            p.0 = sinks;
+        }
+    });
+}
+
+/// After a connection's batch: wake the subscribers its publishes queued for (`wake`), or
+/// defer them to this worker's next park (see WRITES above).
+pub(crate) fn after_batch(wake: &mut Vec<Arc<PushSink>>) {
+    if !DEFERRING.get() {
+        for sink in wake.drain(..) {
+            sink.wake();
+        }
+        return;
+    }
+    let due = PENDING.with_borrow_mut(|(pending, batches)| {
+        if !wake.is_empty() && pending.len() + wake.len() <= DEFER_AT_MOST {
+            pending.append(wake);
+        }
+        if pending.is_empty() {
+            return false;
+        }
+        *batches += 1;
+        *batches >= FLUSH_AFTER_BATCHES
+    });
+    for sink in wake.drain(..) {
+        sink.wake();
+    }
+    if due {
+        write_pending();
     }
 }
 

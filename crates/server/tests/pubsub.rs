@@ -37,25 +37,50 @@ fn message_payload(f: Frame) -> Bytes {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hundred_subscribers_get_every_message_in_publisher_order() {
-    const SUBS: usize = 100;
-    const PUBLISHERS: usize = 4;
-    const PER_PUBLISHER: usize = 10_000;
     let srv = TestServer::start().await;
-    let mut subs = Vec::new();
-    for _ in 0..SUBS {
-        subs.push(subscriber(&srv, &["fanout"]).await);
+    every_message_in_publisher_order(&srv, 100, 10_000, 100).await;
+    srv.stop().await;
+}
+
+/// On the server's runtime a few subscribers are written when a worker runs out of work,
+/// straight to their sockets, instead of being woken (see `pubsub`): publishers one request
+/// at a time and pipelined, each publisher's messages in order, none lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn few_subscribers_on_the_server_runtime_get_every_message_in_order() {
+    let srv = TestServer::start_on_server_runtime(Config::for_tests()).await;
+    every_message_in_publisher_order(&srv, 3, 3_000, 1).await;
+    every_message_in_publisher_order(&srv, 3, 10_000, 100).await;
+    every_message_in_publisher_order(&srv, 6, 2_000, 10).await;
+    srv.stop().await;
+}
+
+/// `subs` subscribers of one channel, four publishers each sending `per_publisher` messages
+/// in pipelined chunks of `chunk`: every subscriber gets every message, each publisher's in
+/// order.
+async fn every_message_in_publisher_order(
+    srv: &TestServer,
+    subs: usize,
+    per_publisher: usize,
+    chunk: usize,
+) {
+    const PUBLISHERS: usize = 4;
+    // A channel of its own, so earlier subscribers still closing do not count.
+    let channel = format!("fanout-{subs}-{chunk}");
+    let mut subscribers = Vec::new();
+    for _ in 0..subs {
+        subscribers.push(subscriber(srv, &[&channel]).await);
     }
     let mut probe = srv.client().await;
     assert_eq!(
-        cmd(&mut probe, &["PUBSUB", "NUMSUB", "fanout"]).await,
-        Frame::Array(vec![bulk("fanout"), Frame::Integer(SUBS as i64)])
+        cmd(&mut probe, &["PUBSUB", "NUMSUB", &channel]).await,
+        Frame::Array(vec![bulk(&channel), Frame::Integer(subs as i64)])
     );
-    let readers: Vec<_> = subs
+    let readers: Vec<_> = subscribers
         .into_iter()
         .map(|mut c| {
             tokio::spawn(async move {
                 let mut next = [0usize; PUBLISHERS];
-                for _ in 0..PUBLISHERS * PER_PUBLISHER {
+                for _ in 0..PUBLISHERS * per_publisher {
                     let f = c
                         .read_frame_timeout(Duration::from_secs(30))
                         .await
@@ -75,16 +100,17 @@ async fn hundred_subscribers_get_every_message_in_publisher_order() {
     let publishers: Vec<_> = (0..PUBLISHERS)
         .map(|p| {
             let addr = srv.addr;
+            let channel = channel.clone();
             tokio::spawn(async move {
                 let mut c = Client::connect(addr).await.unwrap();
-                for chunk in 0..PER_PUBLISHER / 100 {
-                    for i in chunk * 100..(chunk + 1) * 100 {
-                        c.queue(&["PUBLISH", "fanout", &format!("{p}:{i}")]);
+                for n in 0..per_publisher / chunk {
+                    for i in n * chunk..(n + 1) * chunk {
+                        c.queue(&["PUBLISH", &channel, &format!("{p}:{i}")]);
                     }
                     c.flush().await.unwrap();
-                    for _ in 0..100 {
+                    for _ in 0..chunk {
                         let r = c.read_frame().await.unwrap().unwrap();
-                        assert_eq!(r, Frame::Integer(SUBS as i64), "receiver count");
+                        assert_eq!(r, Frame::Integer(subs as i64), "receiver count");
                     }
                 }
             })
@@ -94,9 +120,8 @@ async fn hundred_subscribers_get_every_message_in_publisher_order() {
         p.await.unwrap();
     }
     for r in readers {
-        assert_eq!(r.await.unwrap(), [PER_PUBLISHER; PUBLISHERS]);
+        assert_eq!(r.await.unwrap(), [per_publisher; PUBLISHERS]);
     }
-    srv.stop().await;
 }
 
 fn rss_kib() -> u64 {
@@ -110,17 +135,32 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slow_subscriber_is_cut_off_others_keep_receiving() {
-    let srv = TestServer::start_with(Config {
+fn slow_consumer_config() -> Config {
+    Config {
         pubsub_limits: OutputLimits {
             hard: 4 * 1024 * 1024,
             soft: 1024 * 1024,
             soft_seconds: 60,
         },
         ..Config::for_tests()
-    })
-    .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_subscriber_is_cut_off_others_keep_receiving() {
+    let srv = TestServer::start_with(slow_consumer_config()).await;
+    slow_subscriber_cut_off(srv).await;
+}
+
+/// On the server's runtime the slow subscriber's socket fills while its deliveries are
+/// written directly; the rest must go through its queue, where the limit applies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_subscriber_is_cut_off_on_the_server_runtime() {
+    let srv = TestServer::start_on_server_runtime(slow_consumer_config()).await;
+    slow_subscriber_cut_off(srv).await;
+}
+
+async fn slow_subscriber_cut_off(srv: TestServer) {
     // The slow one subscribes and never reads again.
     let mut slow = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
     use tokio::io::AsyncWriteExt;
@@ -168,7 +208,15 @@ async fn slow_subscriber_is_cut_off_others_keep_receiving() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resp3_pushes_interleave_with_replies() {
-    let srv = TestServer::start().await;
+    resp3_interleaving(TestServer::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resp3_pushes_interleave_with_replies_on_the_server_runtime() {
+    resp3_interleaving(TestServer::start_on_server_runtime(Config::for_tests()).await).await;
+}
+
+async fn resp3_interleaving(srv: TestServer) {
     let mut c = srv.client().await;
     c.hello(3, None).await.unwrap();
     c.queue(&["SUBSCRIBE", "ch"]);

@@ -37,6 +37,35 @@ impl TestServer {
         }
     }
 
+    /// A server on its production runtime ([`confab_server::runtime_builder`], two workers)
+    /// on a thread of its own, so the runtime's hooks are part of the test. The runtime ends
+    /// with the server ([`TestServer::stop`], or when the test process exits).
+    pub async fn start_on_server_runtime(config: Config) -> TestServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shutdown = Shutdown::new();
+        let stop = shutdown.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let rt = confab_server::runtime_builder(2).build().unwrap();
+            let r = rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener)?;
+                confab_server::run(listener, config, stop).await
+            });
+            let _ = tx.send(r);
+        });
+        let join = tokio::spawn(async move {
+            rx.await
+                .unwrap_or_else(|_| Err(std::io::Error::other("server thread panicked")))
+        });
+        TestServer {
+            addr,
+            shutdown,
+            join,
+        }
+    }
+
     pub async fn client(&self) -> Client {
         Client::connect(self.addr).await.unwrap()
     }
