@@ -51,6 +51,7 @@ async fn few_subscribers_on_the_server_runtime_get_every_message_in_order() {
     every_message_in_publisher_order(&srv, 3, 3_000, 1).await;
     every_message_in_publisher_order(&srv, 3, 10_000, 100).await;
     every_message_in_publisher_order(&srv, 6, 2_000, 10).await;
+    every_message_in_publisher_order(&srv, 40, 500, 1).await;
     srv.stop().await;
 }
 

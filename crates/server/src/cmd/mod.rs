@@ -181,9 +181,10 @@ pub(crate) struct Client {
     /// an XADD); the dispatcher wakes their waiters after the shard locks are released.
     pub ready_keys: Vec<(usize, Bytes)>,
     /// Subscribers this batch's publishes gave their first queued bytes; the connection
-    /// wakes them once the batch is done, so a pipelined burst reaches each subscriber as
-    /// one write (Redis's "clients pending write"), not one wake-up per message.
-    pub wake_sinks: Vec<std::sync::Arc<crate::pubsub::PushSink>>,
+    /// wakes (or has its worker write) them once the batch is done, so a pipelined burst
+    /// reaches each subscriber as one write (Redis's "clients pending write"), not one
+    /// wake-up per message.
+    pub wake_sinks: crate::pubsub::Wakes,
 }
 
 impl Client {
@@ -204,7 +205,7 @@ impl Client {
             monitor_requested: false,
             no_reply: false,
             ready_keys: Vec::new(),
-            wake_sinks: Vec::new(),
+            wake_sinks: Default::default(),
             push: None,
             subs: Default::default(),
             replies: None,
