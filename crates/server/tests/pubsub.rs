@@ -309,3 +309,117 @@ async fn shutdown_notice_reaches_subscribers() {
         .unwrap()
         .unwrap();
 }
+
+/// On the server's runtime an idle subscriber's socket is written by publishers' workers and
+/// taken back whenever the subscriber sends a command. A RESP3 subscriber that keeps PINGing
+/// while four publishers flood it must see every frame whole, every publisher's messages in
+/// order and every PONG in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resp3_subscriber_commands_interleave_with_direct_writes() {
+    const PUBLISHERS: usize = 4;
+    const PER_PUBLISHER: usize = 5_000;
+    let srv = TestServer::start_on_server_runtime(Config::for_tests()).await;
+    let mut sub = srv.client().await;
+    sub.hello(3, None).await.unwrap();
+    sub.queue(&["SUBSCRIBE", "st"]);
+    sub.flush().await.unwrap();
+    assert!(matches!(
+        sub.read_frame().await.unwrap(),
+        Some(Frame::Push(_))
+    ));
+    let publishers: Vec<_> = (0..PUBLISHERS)
+        .map(|p| {
+            let addr = srv.addr;
+            // Three publish one message at a time, one in pipelined batches of 50.
+            let chunk = if p == 0 { 50 } else { 1 };
+            tokio::spawn(async move {
+                let mut c = Client::connect(addr).await.unwrap();
+                for n in 0..PER_PUBLISHER / chunk {
+                    for i in n * chunk..(n + 1) * chunk {
+                        let payload = format!("{p}:{i}:{}", "x".repeat(i % 200));
+                        c.queue(&["PUBLISH", "st", &payload]);
+                    }
+                    c.flush().await.unwrap();
+                    for _ in 0..chunk {
+                        c.read_frame().await.unwrap().unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    let (mut pings, mut pongs, mut got) = (0usize, 0usize, 0usize);
+    let mut next = [0usize; PUBLISHERS];
+    while got < PUBLISHERS * PER_PUBLISHER || pongs < pings {
+        if pings - pongs < 3 && got < PUBLISHERS * PER_PUBLISHER {
+            sub.queue(&["PING", &format!("p{pings}")]);
+            sub.flush().await.unwrap();
+            pings += 1;
+        }
+        match sub
+            .read_frame_timeout(Duration::from_secs(30))
+            .await
+            .unwrap()
+        {
+            Some(Frame::Push(v)) => {
+                let Some(Frame::Bulk(payload)) = v.get(2) else {
+                    panic!("not a message: {v:?}")
+                };
+                let text = std::str::from_utf8(payload).unwrap();
+                let mut parts = text.split(':');
+                let who: usize = parts.next().unwrap().parse().unwrap();
+                let n: usize = parts.next().unwrap().parse().unwrap();
+                assert_eq!(n, next[who], "publisher {who}'s messages out of order");
+                assert_eq!(parts.next().unwrap().len(), n % 200, "message cut");
+                next[who] += 1;
+                got += 1;
+            }
+            Some(Frame::Bulk(b)) => {
+                assert_eq!(&b[..], format!("p{pongs}").as_bytes(), "PONGs out of order");
+                pongs += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    for p in publishers {
+        p.await.unwrap();
+    }
+    assert_eq!(next, [PER_PUBLISHER; PUBLISHERS]);
+    assert!(pings > 100, "only {pings} PINGs interleaved");
+    srv.stop().await;
+}
+
+/// On the server's runtime a direct write that the subscriber's socket takes only part of
+/// leaves the rest to the subscriber's connection. A subscriber that reads nothing while
+/// 12.8 MB are published (more than the socket buffers hold) then gets every byte in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lagging_subscriber_gets_every_byte_on_the_server_runtime() {
+    let srv = TestServer::start_on_server_runtime(Config::for_tests()).await;
+    let mut sub = subscriber(&srv, &["lag"]).await;
+    let mut publisher = srv.client().await;
+    let payload = |i: usize| {
+        format!(
+            "{i:04}{}",
+            ((b'a' + (i % 26) as u8) as char)
+                .to_string()
+                .repeat(64 * 1024)
+        )
+    };
+    for i in 0..200 {
+        assert_eq!(
+            cmd(&mut publisher, &["PUBLISH", "lag", &payload(i)]).await,
+            Frame::Integer(1)
+        );
+    }
+    for i in 0..200 {
+        let f = sub
+            .read_frame_timeout(Duration::from_secs(30))
+            .await
+            .unwrap()
+            .expect("subscriber closed early");
+        assert!(
+            message_payload(f) == payload(i).as_bytes(),
+            "message {i} differs"
+        );
+    }
+    srv.stop().await;
+}
