@@ -11,11 +11,12 @@
 //! messages in publish order.
 //!
 //! WRITES. A publisher's connection asks for its subscribers to be woken at the end of its
-//! batch. On the server's runtime (whose workers call [`worker_parking`] before they sleep) a
-//! few subscribers are not woken then but remembered by the worker, and written when it runs
-//! out of ready tasks, as Redis writes its clients once per event-loop turn: the publishers
-//! that became ready together share one write per subscriber, and an idle subscriber's
-//! socket is written directly, without waking its task. A subscriber whose connection is
+//! batch. On the server's runtime (whose workers call [`worker_parking`] before they sleep)
+//! some are not woken then (up to [`DEFER_AT_MOST`] per worker, or
+//! [`DEFER_AT_MOST_AFTER_FEW`] after a batch of a few messages) but remembered by the worker,
+//! and written when it runs out of ready tasks, as Redis writes its clients once per
+//! event-loop turn: the publishers that became ready together share one write per
+//! subscriber, and an idle subscriber's socket is written directly, without waking its task. A subscriber whose connection is
 //! busy, or whose socket takes only part of the queue, is woken instead and writes the rest
 //! itself (with backpressure). A worker that never runs out of work writes what it remembers
 //! after [`FLUSH_AFTER_BATCHES`] batches; big fan-outs are woken at once, so their writes
@@ -78,6 +79,9 @@ pub(crate) struct PushSink {
     slow: std::sync::atomic::AtomicBool,
     limits: OutputLimits,
 }
+
+/// A subscriber's queue keeps at most this much capacity after a direct write emptied it.
+const KEEP_QUEUE_CAPACITY: usize = 64 * 1024;
 
 /// A subscriber's pending output.
 #[derive(Default)]
@@ -181,7 +185,13 @@ impl PushSink {
             if let Ok(n) = socket.try_write(&q.buf) {
                 q.written += n as u64;
                 if n == q.buf.len() {
-                    q.buf.clear();
+                    if q.buf.capacity() > KEEP_QUEUE_CAPACITY {
+                        // A burst grew it: give the memory back (the connection's buffers are
+                        // trimmed the same way).
+                        q.buf = BytesMut::new();
+                    } else {
+                        q.buf.clear();
+                    }
                     drop(guard);
                     self.soft_since.store(0, Relaxed);
                     return;
