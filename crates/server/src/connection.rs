@@ -193,7 +193,7 @@ impl Conn {
     async fn run(&mut self) -> CloseReason {
         loop {
             let closing = self.process_buffer().await;
-            crate::pubsub::after_batch(&mut self.client.wake_sinks);
+            crate::pubsub::after_batch(&mut self.client.wakes);
             if let Some(reason) = closing {
                 // Best effort: the replies before the close (QUIT's +OK, a protocol error).
                 let _ = self.flush().await;

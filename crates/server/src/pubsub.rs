@@ -68,7 +68,8 @@ pub(crate) struct PushSink {
     resp3: std::sync::atomic::AtomicBool,
     /// Encoded frames not yet written, and the socket while the connection is idle.
     queue: Mutex<Queue>,
-    /// Wakes the connection when `buf` goes from empty to non-empty.
+    /// Wakes the connection when its queue goes from empty to non-empty (unless a worker
+    /// writes the queue itself), and when a direct write leaves part of it.
     ready: Notify,
     /// Milliseconds since `epoch` when the soft limit was first exceeded; 0 = not exceeded.
     soft_since: AtomicU64,
@@ -271,7 +272,7 @@ pub(crate) struct Wakes {
     publishes: u32,
 }
 /// A worker that keeps finding work writes its deferred subscribers after this many batches.
-pub(crate) const FLUSH_AFTER_BATCHES: u32 = 16;
+const FLUSH_AFTER_BATCHES: u32 = 16;
 
 thread_local! {
     /// Whether this thread is a worker of a runtime that calls [`worker_parking`].
@@ -282,7 +283,7 @@ thread_local! {
 
 /// A runtime hook (`tokio::runtime::Builder::on_thread_park`): the worker ran out of ready
 /// tasks, so the subscribers it deferred are written now, each with one write.
-pub fn worker_parking() {
+pub(crate) fn worker_parking() {
     DEFERRING.set(true);
     write_pending();
 }

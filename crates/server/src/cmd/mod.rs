@@ -184,7 +184,7 @@ pub(crate) struct Client {
     /// wakes (or has its worker write) them once the batch is done, so a pipelined burst
     /// reaches each subscriber as one write (Redis's "clients pending write"), not one
     /// wake-up per message.
-    pub wake_sinks: crate::pubsub::Wakes,
+    pub wakes: crate::pubsub::Wakes,
 }
 
 impl Client {
@@ -205,7 +205,7 @@ impl Client {
             monitor_requested: false,
             no_reply: false,
             ready_keys: Vec::new(),
-            wake_sinks: Default::default(),
+            wakes: Default::default(),
             push: None,
             subs: Default::default(),
             replies: None,

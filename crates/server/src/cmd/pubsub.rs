@@ -217,7 +217,7 @@ fn publish_generic(ctx: &mut Ctx<'_, '_>, a: &[Bytes], shard: bool) -> Frame {
     let (n, slow) = ctx
         .shared
         .pubsub
-        .publish(shard, &a[1], &a[2], &mut ctx.client.wake_sinks);
+        .publish(shard, &a[1], &a[2], &mut ctx.client.wakes);
     if ctx.shared.log.is_on() || super::monitoring(ctx.shared) {
         let mut note = format!(
             "Delivered {} on {} to {n} subscriber(s)",
