@@ -103,7 +103,7 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
         wbuf: BytesMut::new(),
         parser,
         client: Client::new(handle.clone(), authenticated),
-        logbuf: Vec::new(),
+        logbuf: convlog::Lines::default(),
         log_prefixes: Default::default(),
         prefix_label_version: 0,
         monitor_rx: None,
@@ -147,7 +147,7 @@ struct Conn {
     parser: RequestParser,
     client: Client,
     /// Conversation-log lines of the current batch, sent once per batch.
-    logbuf: Vec<u8>,
+    logbuf: convlog::Lines,
     /// The current batch's log line starts, and the label version they were built for.
     log_prefixes: convlog::LinePrefixes,
     prefix_label_version: u32,
@@ -285,7 +285,7 @@ impl Conn {
                     if self.wbuf.is_empty() {
                         self.wbuf = BytesMut::new();
                     }
-                    self.logbuf = Vec::new();
+                    self.logbuf = convlog::Lines::default();
                     self.log_prefixes.release();
                 }
                 Wake::Push => {
@@ -402,11 +402,8 @@ impl Conn {
             match self.parser.next_command(&mut self.rbuf) {
                 Ok(Some(args)) => {
                     if log_on {
-                        self.log_prefixes.push_command(
-                            &mut self.logbuf,
-                            &args,
-                            &convlog::redactions(&args),
-                        );
+                        self.logbuf
+                            .command(&self.log_prefixes, &args, &convlog::redactions(&args));
                     }
                     let was_authenticated = self.client.authenticated;
                     let reply =
@@ -422,7 +419,7 @@ impl Conn {
                         Reply::Frame(frame) => {
                             encode(&frame, self.client.proto, &mut self.wbuf);
                             if log_on {
-                                self.log_prefixes.push_reply(&mut self.logbuf, &frame);
+                                self.logbuf.reply(&self.log_prefixes, &frame);
                             }
                         }
                         Reply::Nothing => {}
@@ -440,14 +437,14 @@ impl Conn {
                             for frame in &frames {
                                 encode(frame, self.client.proto, &mut self.wbuf);
                                 if log_on {
-                                    self.log_prefixes.push_reply(&mut self.logbuf, frame);
+                                    self.logbuf.reply(&self.log_prefixes, frame);
                                 }
                             }
                         }
                     }
                     for note in self.client.log_notes.drain(..) {
                         if log_on {
-                            convlog::push_system(&mut self.logbuf, ts, &note);
+                            self.logbuf.system(ts, &note);
                         }
                         cmd::monitor_system(&self.shared, &note);
                     }
@@ -473,7 +470,7 @@ impl Conn {
                     let frame = Frame::Error(Bytes::from(text));
                     encode(&frame, self.client.proto, &mut self.wbuf);
                     if log_on {
-                        self.log_prefixes.push_reply(&mut self.logbuf, &frame);
+                        self.logbuf.reply(&self.log_prefixes, &frame);
                     }
                     let _: &ParseError = &e;
                     return Some(CloseReason::ProtocolError);
@@ -512,7 +509,7 @@ impl Conn {
         if !self.logbuf.is_empty() {
             self.shared.log.send(&mut self.logbuf).await;
             if self.logbuf.capacity() > KEEP_BUSY_WRITE_BUFFER {
-                self.logbuf = Vec::new();
+                self.logbuf = convlog::Lines::default();
             }
         }
         if self.wbuf.is_empty() {
@@ -573,7 +570,7 @@ impl Conn {
             );
             if log_on {
                 let ts = convlog::Stamp::now();
-                convlog::push_system(&mut self.logbuf, ts.as_str(), &note);
+                self.logbuf.system(ts.as_str(), &note);
             }
             cmd::monitor_system(&self.shared, &note);
         }
@@ -635,12 +632,9 @@ impl Conn {
         encode(&frame, self.client.proto, &mut self.wbuf);
         if log_on {
             let ts = convlog::Stamp::now();
-            convlog::push_system(
-                &mut self.logbuf,
-                ts.as_str(),
-                &format!("Client {id} unblocked ({how})"),
-            );
-            convlog::push_reply(&mut self.logbuf, ts.as_str(), id, &frame);
+            self.logbuf
+                .system(ts.as_str(), &format!("Client {id} unblocked ({how})"));
+            self.logbuf.reply_to(ts.as_str(), id, &frame);
         }
         if cmd::monitoring(&self.shared) {
             cmd::monitor_system(&self.shared, &format!("Client {id} unblocked ({how})"));
