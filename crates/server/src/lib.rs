@@ -27,14 +27,18 @@ pub use server::run;
 pub use shutdown::Shutdown;
 
 /// The runtime the server is meant to run on: tokio's multi-thread scheduler with `threads`
-/// workers, each of which writes the pub/sub deliveries it deferred before it sleeps (as
-/// Redis writes its clients once per event-loop turn; see the `pubsub` module). [`run`] works
-/// on any tokio runtime; without this hook subscribers are woken at once instead.
+/// workers, whose park hooks write the pub/sub deliveries the workers deferred when the last
+/// of them runs out of work (as Redis writes its clients once per event-loop turn; see the
+/// `pubsub` module). [`run`] works on any tokio runtime; without these hooks subscribers are
+/// woken at once instead.
 pub fn runtime_builder(threads: usize) -> tokio::runtime::Builder {
+    let workers = pubsub::Workers::new(threads);
+    let unparked = workers.clone();
     let mut b = tokio::runtime::Builder::new_multi_thread();
     b.worker_threads(threads)
         .enable_all()
-        .on_thread_park(pubsub::worker_parking);
+        .on_thread_park(move || workers.parking())
+        .on_thread_unpark(move || unparked.unparked());
     b
 }
 

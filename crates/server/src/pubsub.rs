@@ -11,21 +11,24 @@
 //! messages in publish order.
 //!
 //! WRITES. A publisher's connection asks for its subscribers to be woken at the end of its
-//! batch. On the server's runtime (whose workers call [`worker_parking`] before they sleep)
-//! some are not woken then (up to [`DEFER_AT_MOST`] per worker, or
+//! batch. On the server's runtime (whose workers call [`Workers::parking`] before they
+//! sleep) some are not woken then (up to [`DEFER_AT_MOST`] per worker, or
 //! [`DEFER_AT_MOST_AFTER_FEW`] after a batch of a few messages) but remembered by the worker,
-//! and written when it runs out of ready tasks, as Redis writes its clients once per
-//! event-loop turn: the publishers that became ready together share one write per
-//! subscriber, and an idle subscriber's socket is written directly, without waking its task. A subscriber whose connection is
+//! and written when the workers run out of ready tasks, as Redis writes its clients once per
+//! event-loop turn: a worker that runs out while another is still running hands what it
+//! remembers to [`Workers`], and the last one to run out writes it all. So the publishers
+//! that became ready together share one write per subscriber, and an idle subscriber's
+//! socket is written directly, without waking its task. A subscriber whose connection is
 //! busy, or whose socket takes only part of the queue, is woken instead and writes the rest
-//! itself (with backpressure). A worker that never runs out of work writes what it remembers
-//! after [`FLUSH_AFTER_BATCHES`] batches; big fan-outs are woken at once, so their writes
-//! spread over the workers.
+//! itself (with backpressure). A worker that keeps finding work writes what it remembers and
+//! what was handed over after [`FLUSH_AFTER_BATCHES`] batches (so a command that runs long
+//! delays the deliveries that wait on its worker, as any command delays everything in
+//! Redis); big fan-outs are woken at once, so their writes spread over the workers.
 //!
 //! LOCKS. `channels`, `shard_channels` and `patterns` are independent `RwLock`s, taken one at
 //! a time and never while a shard lock is held (PUBLISH touches no keys).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock};
@@ -275,24 +278,97 @@ pub(crate) struct Wakes {
 const FLUSH_AFTER_BATCHES: u32 = 16;
 
 thread_local! {
-    /// Whether this thread is a worker of a runtime that calls [`worker_parking`].
-    static DEFERRING: Cell<bool> = const { Cell::new(false) };
+    /// The workers of the runtime this thread works for, once it has parked: set only on
+    /// runtimes that call [`Workers::parking`].
+    static WORKERS: RefCell<Option<Arc<Workers>>> = const { RefCell::new(None) };
     /// The subscribers this worker writes before it parks, and batches run since the first.
     static PENDING: RefCell<(Vec<Arc<PushSink>>, u32)> = const { RefCell::new((Vec::new(), 0)) };
 }
 
-/// A runtime hook (`tokio::runtime::Builder::on_thread_park`): the worker ran out of ready
-/// tasks, so the subscribers it deferred are written now, each with one write.
-pub(crate) fn worker_parking() {
-    DEFERRING.set(true);
-    write_pending();
+/// The workers of one server runtime, as its park hooks see them: a worker that runs out of
+/// work while another is still running hands its deferred subscribers over, and the last
+/// worker to park writes them all, so subscribers get one write per turn of the whole
+/// server, not one per worker turn (with two workers taking turns, one `redis-cli`
+/// subscriber and 10 publishers at pipeline 1 got 0.60 writes per publish, against 0.14 with
+/// one worker and 0.17 from Redis).
+pub(crate) struct Workers {
+    turn: Mutex<Turn>,
+    /// Whether `turn.handed` holds anything (read after every batch without the lock).
+    has_handed: std::sync::atomic::AtomicBool,
 }
 
-fn write_pending() {
-    let mut sinks = PENDING.with_borrow_mut(|p| {
-        p.1 = 0;
-        std::mem::take(&mut p.0)
-    });
+struct Turn {
+    /// Workers not parked.
+    awake: usize,
+    /// Subscribers deferred by workers that parked while another was awake.
+    handed: Vec<Arc<PushSink>>,
+}
+
+impl Workers {
+    /// A runtime of `threads` workers, all starting awake.
+    pub(crate) fn new(threads: usize) -> Arc<Workers> {
+        Arc::new(Workers {
+            turn: Mutex::new(Turn {
+                awake: threads,
+                handed: Vec::new(),
+            }),
+            has_handed: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    fn turn(&self) -> std::sync::MutexGuard<'_, Turn> {
+        self.turn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A runtime hook (`tokio::runtime::Builder::on_thread_park`): the worker ran out of
+    /// ready tasks. The subscribers it deferred are written now, with those handed over by
+    /// other workers, each with one write; unless another worker is still running, which
+    /// then writes them when it parks.
+    pub(crate) fn parking(self: &Arc<Self>) {
+        WORKERS.with_borrow_mut(|w| {
+            if w.is_none() {
+                *w = Some(self.clone());
+            }
+        });
+        let mut sinks = PENDING.with_borrow_mut(|p| {
+            p.1 = 0;
+            std::mem::take(&mut p.0)
+        });
+        {
+            let mut turn = self.turn();
+            turn.awake = turn.awake.saturating_sub(1);
+            if turn.awake > 0 {
+                if !sinks.is_empty() {
+                    turn.handed.append(&mut sinks);
+                    self.has_handed.store(true, Relaxed);
+                }
+            } else if !turn.handed.is_empty() {
+                sinks.append(&mut turn.handed);
+                self.has_handed.store(false, Relaxed);
+            }
+        }
+        deliver_all(sinks);
+    }
+
+    /// A runtime hook (`tokio::runtime::Builder::on_thread_unpark`).
+    pub(crate) fn unparked(&self) {
+        self.turn().awake += 1;
+    }
+
+    /// What other workers handed over (for a worker that keeps running).
+    fn take_handed(&self) -> Vec<Arc<PushSink>> {
+        if !self.has_handed.load(Relaxed) {
+            return Vec::new();
+        }
+        let mut turn = self.turn();
+        self.has_handed.store(false, Relaxed);
+        std::mem::take(&mut turn.handed)
+    }
+}
+
+/// Write each subscriber's queue (a subscriber listed twice finds its queue empty the second
+/// time), keeping the list's memory for this worker's next turn.
+fn deliver_all(mut sinks: Vec<Arc<PushSink>>) {
     if sinks.is_empty() {
         return;
     }
@@ -309,14 +385,22 @@ fn write_pending() {
 /// After a connection's batch: wake the subscribers its publishes queued for (`wake`), or
 /// defer them to this worker's next park (see WRITES above).
 pub(crate) fn after_batch(wakes: &mut Wakes) {
+    WORKERS.with_borrow(|workers| match workers {
+        Some(workers) => defer(workers, wakes),
+        None => {
+            wakes.publishes = 0;
+            for sink in wakes.sinks.drain(..) {
+                sink.wake();
+            }
+        }
+    });
+}
+
+/// [`after_batch`] on a worker of the server's runtime.
+fn defer(workers: &Workers, wakes: &mut Wakes) {
     let publishes = std::mem::take(&mut wakes.publishes);
     let wake = &mut wakes.sinks;
-    if !DEFERRING.get() {
-        for sink in wake.drain(..) {
-            sink.wake();
-        }
-        return;
-    }
+    let handed = workers.has_handed.load(Relaxed);
     let at_most = if publishes <= FEW_PUBLISHES {
         DEFER_AT_MOST_AFTER_FEW
     } else {
@@ -326,7 +410,7 @@ pub(crate) fn after_batch(wakes: &mut Wakes) {
         if !wake.is_empty() && pending.len() + wake.len() <= at_most {
             pending.append(wake);
         }
-        if pending.is_empty() {
+        if pending.is_empty() && !handed {
             return false;
         }
         *batches += 1;
@@ -336,7 +420,12 @@ pub(crate) fn after_batch(wakes: &mut Wakes) {
         sink.wake();
     }
     if due {
-        write_pending();
+        let mut sinks = PENDING.with_borrow_mut(|p| {
+            p.1 = 0;
+            std::mem::take(&mut p.0)
+        });
+        sinks.append(&mut workers.take_handed());
+        deliver_all(sinks);
     }
 }
 
