@@ -98,8 +98,22 @@ struct SetOpts {
     get: bool,
     keepttl: bool,
     persist: bool,
-    /// Absolute expiry in ms, once resolved.
+    /// The expiry argument's index and kind, as parsed.
+    expire: Option<(usize, ExpireKind)>,
+    /// Absolute expiry in ms, once resolved ([`SetOpts::resolve`]).
     expire_at: Option<u64>,
+}
+
+impl SetOpts {
+    /// Turn the parsed expiry argument into an absolute time (Redis's
+    /// `getExpireMillisecondsOrReply`): SET does this right after parsing, GETEX only once
+    /// the key is found and is a string, as Redis orders its errors.
+    fn resolve(&mut self, a: &[Bytes], now: u64, cmd: &str) -> Result<(), Frame> {
+        if let Some((i, kind)) = self.expire {
+            self.expire_at = Some(resolve_expire(&a[i], kind, now, cmd)?);
+        }
+        Ok(())
+    }
 }
 
 #[derive(PartialEq, Clone, Copy)]
@@ -111,17 +125,12 @@ enum ExpireKind {
     PxAt,
 }
 
-/// Parse SET / GETEX options (Redis's `parseExtendedStringArgumentsOrReply`).
-fn parse_ext(
-    ctx: &Ctx<'_, '_>,
-    a: &[Bytes],
-    start: usize,
-    is_set: bool,
-    cmd: &str,
-) -> Result<SetOpts, Frame> {
+/// Parse SET / GETEX options (Redis's `parseExtendedStringArgumentsOrReply`): the syntax
+/// only; the expiry is checked by [`SetOpts::resolve`].
+fn parse_ext(a: &[Bytes], start: usize, is_set: bool) -> Result<SetOpts, Frame> {
     let mut o = SetOpts::default();
     let mut kind = ExpireKind::None;
-    let mut expire_arg: Option<&Bytes> = None;
+    let mut expire_arg: Option<usize> = None;
     let mut j = start;
     while j < a.len() {
         let opt = &a[j];
@@ -144,7 +153,7 @@ fn parse_ext(
             && eq_ic(opt, "ex")
         {
             kind = ExpireKind::Ex;
-            expire_arg = Some(&a[j + 1]);
+            expire_arg = Some(j + 1);
             j += 1;
         } else if has_next
             && !o.keepttl
@@ -153,7 +162,7 @@ fn parse_ext(
             && eq_ic(opt, "px")
         {
             kind = ExpireKind::Px;
-            expire_arg = Some(&a[j + 1]);
+            expire_arg = Some(j + 1);
             j += 1;
         } else if has_next
             && !o.keepttl
@@ -162,7 +171,7 @@ fn parse_ext(
             && eq_ic(opt, "exat")
         {
             kind = ExpireKind::ExAt;
-            expire_arg = Some(&a[j + 1]);
+            expire_arg = Some(j + 1);
             j += 1;
         } else if has_next
             && !o.keepttl
@@ -171,16 +180,14 @@ fn parse_ext(
             && eq_ic(opt, "pxat")
         {
             kind = ExpireKind::PxAt;
-            expire_arg = Some(&a[j + 1]);
+            expire_arg = Some(j + 1);
             j += 1;
         } else {
             return Err(syntax());
         }
         j += 1;
     }
-    if let Some(arg) = expire_arg {
-        o.expire_at = Some(resolve_expire(arg, kind, ctx.now, cmd)?);
-    }
+    o.expire = expire_arg.map(|i| (i, kind));
     Ok(o)
 }
 
@@ -211,10 +218,13 @@ fn resolve_expire(arg: &[u8], kind: ExpireKind, now: u64, cmd: &str) -> Result<u
 /// `SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds |
 /// PXAT unix-time-milliseconds | KEEPTTL]`
 fn set(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
-    let o = match parse_ext(ctx, a, 3, true, "set") {
+    let mut o = match parse_ext(a, 3, true) {
         Ok(o) => o,
         Err(e) => return e,
     };
+    if let Err(e) = o.resolve(a, ctx.now, "set") {
+        return e;
+    }
     let key = &a[1];
     let now = ctx.now;
     if !(o.nx || o.xx || o.get) {
@@ -366,7 +376,7 @@ fn getdel(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 /// `GETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds |
 /// PXAT unix-time-milliseconds | PERSIST]`
 fn getex(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
-    let o = match parse_ext(ctx, a, 2, false, "getex") {
+    let mut o = match parse_ext(a, 2, false) {
         Ok(o) => o,
         Err(e) => return e,
     };
@@ -376,6 +386,9 @@ fn getex(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         Err(e) => return e,
     };
     let now = ctx.now;
+    if let Err(e) = o.resolve(a, now, "getex") {
+        return e;
+    }
     let shard = ctx.shard(&a[1]);
     if let Some(at) = o.expire_at {
         if at <= now {
