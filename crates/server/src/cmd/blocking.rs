@@ -197,10 +197,7 @@ fn blmpop_plan(ks: &Keyspace, db: usize, a: &[Bytes]) -> ShardSet {
 /// # Format
 /// `BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]`
 fn blmpop(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
-    let timeout = match parse_timeout(&a[1]) {
-        Ok(t) => t,
-        Err(e) => return e,
-    };
+    // Redis checks numkeys, the side and COUNT before the timeout.
     let numkeys = match parse_i64(&a[2]) {
         Some(n) if n >= 1 => n as usize,
         _ => return err("ERR numkeys should be greater than 0"),
@@ -214,6 +211,10 @@ fn blmpop(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     };
     let count = match super::lists::mpop_count(&a[where_idx + 1..]) {
         Ok(n) => n,
+        Err(e) => return e,
+    };
+    let timeout = match parse_timeout(&a[1]) {
+        Ok(t) => t,
         Err(e) => return e,
     };
     let keys = &a[3..where_idx];

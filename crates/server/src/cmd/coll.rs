@@ -106,6 +106,25 @@ pub(crate) fn scan_reply(next: u64, items: Vec<Frame>) -> Frame {
     ])
 }
 
+/// Set by a command that changed the value it was given for writing: the key's watchers are
+/// then marked, as Redis's `signalModifiedKey` is reached only by a change.
+pub(crate) struct Changed(pub(crate) bool);
+
+/// [`write`] leaving the watchers alone: the caller calls `Shard::touch` if it changes the
+/// value.
+pub(crate) fn write_unmarked<'s>(
+    shard: &'s mut Shard,
+    key: &[u8],
+    now: u64,
+    want: &str,
+    create: Option<fn() -> Value>,
+) -> Result<Option<&'s mut Value>, Frame> {
+    match shard.get_mut_if_unmarked(key, now, |v| v.type_name() == want, create) {
+        Err(()) => Err(wrongtype()),
+        Ok(entry) => Ok(entry.map(|e| &mut e.value)),
+    }
+}
+
 /// Which variant a live key holds, without borrowing it.
 pub(crate) fn kind(shard: &mut Shard, key: &[u8], now: u64) -> Option<&'static str> {
     shard.get(key, now).map(|e| e.value.type_name())

@@ -6,7 +6,7 @@
 use bytes::Bytes;
 use confab_protocol::{Frame, Protocol};
 
-use super::coll::{self, parse_scan, scan_items, scan_reply};
+use super::coll::{self, parse_scan, scan_items, scan_reply, Changed};
 use super::strings::{own, LongDouble};
 use super::{
     arity_error, bulk, eq_ic, err, int, ok, parse_i64, syntax, Ctx, Handler, Plan, NOT_INTEGER,
@@ -55,20 +55,24 @@ fn with_hash_mut<R>(
     ctx: &mut Ctx<'_, '_>,
     key: &[u8],
     create: bool,
-    f: impl FnOnce(Option<&mut HashValue>) -> R,
+    f: impl FnOnce(Option<&mut HashValue>, &mut Changed) -> R,
 ) -> Result<R, Frame> {
     let now = ctx.now;
     let shard = ctx.shard(key);
     let make: Option<fn() -> Value> = create.then_some(new_hash as fn() -> Value);
-    let (r, empty) = match coll::write(shard, key, now, "hash", make)? {
+    let mut changed = Changed(false);
+    let (r, empty) = match coll::write_unmarked(shard, key, now, "hash", make)? {
         Some(Value::Hash(h)) => {
-            let r = f(Some(h));
+            let r = f(Some(h), &mut changed);
             (r, h.is_empty())
         }
-        _ => (f(None), false),
+        _ => (f(None, &mut changed), false),
     };
     if empty {
+        // (A key created for a command that then added nothing goes without a trace.)
         shard.remove(key, now);
+    } else if changed.0 {
+        shard.touch(key);
     }
     Ok(r)
 }
@@ -87,8 +91,9 @@ fn hset(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     if a.len() % 2 == 1 {
         return arity_error(if is_hmset { "hmset" } else { "hset" });
     }
-    let r = with_hash_mut(ctx, &a[1], true, |h| {
+    let r = with_hash_mut(ctx, &a[1], true, |h, changed| {
         let h = h.expect("created");
+        changed.0 = true;
         let mut created = 0;
         for pair in a[2..].chunks_exact(2) {
             if let Some(v) = h.get_mut(&pair[0][..]) {
@@ -110,12 +115,13 @@ fn hset(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 /// # Format
 /// `HSETNX key field value`
 fn hsetnx(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
-    reply(with_hash_mut(ctx, &a[1], true, |h| {
+    reply(with_hash_mut(ctx, &a[1], true, |h, changed| {
         let h = h.expect("created");
         if h.contains_key(&a[2][..]) {
             int(0)
         } else {
             h.insert(own(&a[2]), own(&a[3]));
+            changed.0 = true;
             int(1)
         }
     }))
@@ -162,12 +168,13 @@ fn hgetall(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 /// # Format
 /// `HDEL key field [field ...]`
 fn hdel(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
-    reply(with_hash_mut(ctx, &a[1], false, |h| {
+    reply(with_hash_mut(ctx, &a[1], false, |h, changed| {
         let Some(h) = h else { return int(0) };
         let n = a[2..]
             .iter()
             .filter(|f| h.shift_remove(&f[..]).is_some())
             .count();
+        changed.0 = n > 0;
         int(n as i64)
     }))
 }
@@ -220,7 +227,7 @@ fn hincrby(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     let Some(by) = parse_i64(&a[3]) else {
         return err(NOT_INTEGER);
     };
-    reply(with_hash_mut(ctx, &a[1], true, |h| {
+    reply(with_hash_mut(ctx, &a[1], true, |h, changed| {
         let h = h.expect("created");
         let cur = match h.get(&a[2][..]) {
             None => 0,
@@ -233,6 +240,7 @@ fn hincrby(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             return err("ERR increment or decrement would overflow");
         };
         let text = Bytes::copy_from_slice(itoa::Buffer::new().format(new).as_bytes());
+        changed.0 = true;
         match h.get_mut(&a[2][..]) {
             Some(v) => *v = text,
             None => {
@@ -251,7 +259,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         Some(_) => return err("ERR value is NaN or Infinity"),
         None => return err(super::NOT_FLOAT),
     };
-    reply(with_hash_mut(ctx, &a[1], true, |h| {
+    reply(with_hash_mut(ctx, &a[1], true, |h, changed| {
         let h = h.expect("created");
         let cur = match h.get(&a[2][..]) {
             None => LongDouble::ZERO,
@@ -264,6 +272,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             return err("ERR increment would produce NaN or Infinity");
         };
         let text = Bytes::from(new.to_human());
+        changed.0 = true;
         match h.get_mut(&a[2][..]) {
             Some(v) => *v = text.clone(),
             None => {

@@ -7,7 +7,7 @@
 use bytes::Bytes;
 use confab_protocol::Frame;
 
-use super::coll::{self, parse_scan, scan_items, scan_reply};
+use super::coll::{self, parse_scan, scan_items, scan_reply, Changed};
 use super::strings::own;
 use super::{bulk, err, int, parse_i64, syntax, Ctx, Handler, Plan, NOT_INTEGER};
 use crate::db::{Keyspace, SetValue, ShardSet, Value};
@@ -61,20 +61,24 @@ fn with_set_mut<R>(
     ctx: &mut Ctx<'_, '_>,
     key: &[u8],
     create: bool,
-    f: impl FnOnce(Option<&mut SetValue>) -> R,
+    f: impl FnOnce(Option<&mut SetValue>, &mut Changed) -> R,
 ) -> Result<R, Frame> {
     let now = ctx.now;
     let shard = ctx.shard(key);
     let make: Option<fn() -> Value> = create.then_some(new_set as fn() -> Value);
-    let (r, empty) = match coll::write(shard, key, now, "set", make)? {
+    let mut changed = Changed(false);
+    let (r, empty) = match coll::write_unmarked(shard, key, now, "set", make)? {
         Some(Value::Set(s)) => {
-            let r = f(Some(s));
+            let r = f(Some(s), &mut changed);
             (r, s.is_empty())
         }
-        _ => (f(None), false),
+        _ => (f(None, &mut changed), false),
     };
     if empty {
+        // (A key created for a command that then added nothing goes without a trace.)
         shard.remove(key, now);
+    } else if changed.0 {
+        shard.touch(key);
     }
     Ok(r)
 }
@@ -99,12 +103,13 @@ fn set_reply(s: &SetValue) -> Frame {
 /// # Format
 /// `SADD key member [member ...]`
 fn sadd(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
-    reply(with_set_mut(ctx, &a[1], true, |s| {
+    reply(with_set_mut(ctx, &a[1], true, |s, changed| {
         let s = s.expect("created");
         let n = a[2..]
             .iter()
             .filter(|m| !s.contains(&m[..]) && s.insert(own(m)))
             .count();
+        changed.0 = n > 0;
         int(n as i64)
     }))
 }
@@ -112,9 +117,10 @@ fn sadd(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 /// # Format
 /// `SREM key member [member ...]`
 fn srem(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
-    reply(with_set_mut(ctx, &a[1], false, |s| {
+    reply(with_set_mut(ctx, &a[1], false, |s, changed| {
         let Some(s) = s else { return int(0) };
         let n = a[2..].iter().filter(|m| s.shift_remove(&m[..])).count();
+        changed.0 = n > 0;
         int(n as i64)
     }))
 }
@@ -170,7 +176,7 @@ fn spop(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     } else {
         None
     };
-    reply(with_set_mut(ctx, &a[1], false, |s| {
+    reply(with_set_mut(ctx, &a[1], false, |s, changed| {
         let Some(s) = s else {
             return if count.is_some() {
                 Frame::Set(vec![])
@@ -192,6 +198,7 @@ fn spop(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             .filter_map(|i| s.swap_remove_index(i))
             .map(bulk)
             .collect();
+        changed.0 = !popped.is_empty();
         match count {
             None => popped.into_iter().next().unwrap_or(Frame::Null),
             Some(_) => Frame::Set(popped),
@@ -389,8 +396,9 @@ fn smove(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             int(i64::from(s.is_some_and(|s| s.contains(&member[..]))))
         }));
     }
-    let removed = match with_set_mut(ctx, src, false, |s| {
-        s.is_some_and(|s| s.shift_remove(&member[..]))
+    let removed = match with_set_mut(ctx, src, false, |s, changed| {
+        changed.0 = s.is_some_and(|s| s.shift_remove(&member[..]));
+        changed.0
     }) {
         Ok(r) => r,
         Err(e) => return e,
@@ -398,9 +406,10 @@ fn smove(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     if !removed {
         return int(0);
     }
-    match with_set_mut(ctx, dst, true, |s| {
+    // The destination's watchers only see a member it did not have (as in Redis).
+    match with_set_mut(ctx, dst, true, |s, changed| {
         if let Some(s) = s {
-            s.insert(own(member));
+            changed.0 = s.insert(own(member));
         }
     }) {
         Ok(()) => int(1),

@@ -538,12 +538,13 @@ fn setrange(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 fn incr_by(ctx: &mut Ctx<'_, '_>, key: &Bytes, by: i64) -> Frame {
     let now = ctx.now;
     let shard = ctx.shard(key);
-    // Updated in place: one lookup for an existing counter.
-    match shard.get_mut(key, now) {
-        Some(Entry {
+    // Updated in place: one lookup for an existing counter. The watchers are marked only
+    // once the value changed (an error leaves them alone, as in Redis).
+    let new = match shard.get_mut_if_unmarked(key, now, |_| true, None) {
+        Ok(Some(Entry {
             value: Value::Str(s),
             ..
-        }) => {
+        })) => {
             let Some(cur) = parse_i64(s) else {
                 return err(NOT_INTEGER);
             };
@@ -551,16 +552,18 @@ fn incr_by(ctx: &mut Ctx<'_, '_>, key: &Bytes, by: i64) -> Frame {
                 return err("ERR increment or decrement would overflow");
             };
             *s = Str::new(itoa::Buffer::new().format(new).as_bytes());
-            int(new)
+            new
         }
         #[allow(unreachable_patterns)]
-        Some(_) => wrongtype(),
-        None => {
+        Ok(Some(_)) | Err(()) => return wrongtype(),
+        Ok(None) => {
             let text = Str::new(itoa::Buffer::new().format(by).as_bytes());
             shard.insert(key, Value::Str(text), 0);
-            int(by)
+            return int(by);
         }
-    }
+    };
+    shard.touch(key);
+    int(new)
 }
 
 /// # Format

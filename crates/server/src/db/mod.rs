@@ -156,6 +156,30 @@ impl Shard {
         accept: impl FnOnce(&Value) -> bool,
         make: Option<fn() -> Value>,
     ) -> Result<Option<&mut Entry>, ()> {
+        self.entry_if(key, now, accept, make, true)
+    }
+
+    /// [`Shard::get_mut_if`] leaving the watchers alone, for commands that may change nothing
+    /// (HDEL of a missing field, SADD of a member already there, a failed HINCRBY): they call
+    /// [`Shard::touch`] once they did change the value, as Redis calls `signalModifiedKey`.
+    pub(crate) fn get_mut_if_unmarked(
+        &mut self,
+        key: &[u8],
+        now: u64,
+        accept: impl FnOnce(&Value) -> bool,
+        make: Option<fn() -> Value>,
+    ) -> Result<Option<&mut Entry>, ()> {
+        self.entry_if(key, now, accept, make, false)
+    }
+
+    fn entry_if(
+        &mut self,
+        key: &[u8],
+        now: u64,
+        accept: impl FnOnce(&Value) -> bool,
+        make: Option<fn() -> Value>,
+        mark: bool,
+    ) -> Result<Option<&mut Entry>, ()> {
         self.expire_if_needed(key, now);
         let entry = match make {
             None => match self.map.get_mut(key) {
@@ -172,8 +196,10 @@ impl Shard {
         if !accept(&entry.value) {
             return Err(());
         }
-        // (The entry borrows the map, so the watchers are reached by field, not `touch`.)
-        mark_watchers(&self.watchers, key);
+        if mark {
+            // (The entry borrows the map, so the watchers are reached by field, not `touch`.)
+            mark_watchers(&self.watchers, key);
+        }
         Ok(Some(entry))
     }
 
@@ -369,7 +395,8 @@ impl Shard {
         }
     }
 
-    fn touch(&self, key: &[u8]) {
+    /// Mark dirty the clients watching `key`: it was modified.
+    pub(crate) fn touch(&self, key: &[u8]) {
         mark_watchers(&self.watchers, key);
     }
 
