@@ -266,6 +266,8 @@ const DEFER_AT_MOST: usize = 8;
 /// 10 clients at pipeline 1: 1.4x the publishes per second, half the CPU per publish).
 const DEFER_AT_MOST_AFTER_FEW: usize = 64;
 const FEW_PUBLISHES: u32 = 4;
+/// A worker that keeps finding work writes its deferred subscribers after this many batches.
+const FLUSH_AFTER_BATCHES: u32 = 16;
 
 /// What a connection's batch of commands published: the subscribers it gave their first
 /// queued bytes (to wake or write after the batch), and how many messages.
@@ -274,8 +276,6 @@ pub(crate) struct Wakes {
     sinks: Vec<Arc<PushSink>>,
     publishes: u32,
 }
-/// A worker that keeps finding work writes its deferred subscribers after this many batches.
-const FLUSH_AFTER_BATCHES: u32 = 16;
 
 thread_local! {
     /// The workers of the runtime this thread works for, once it has parked: set only on
@@ -330,10 +330,7 @@ impl Workers {
                 *w = Some(self.clone());
             }
         });
-        let mut sinks = PENDING.with_borrow_mut(|p| {
-            p.1 = 0;
-            std::mem::take(&mut p.0)
-        });
+        let mut sinks = take_pending();
         {
             let mut turn = self.turn();
             turn.awake = turn.awake.saturating_sub(1);
@@ -364,6 +361,14 @@ impl Workers {
         self.has_handed.store(false, Relaxed);
         std::mem::take(&mut turn.handed)
     }
+}
+
+/// This worker's deferred subscribers, its batch count restarted.
+fn take_pending() -> Vec<Arc<PushSink>> {
+    PENDING.with_borrow_mut(|p| {
+        p.1 = 0;
+        std::mem::take(&mut p.0)
+    })
 }
 
 /// Write each subscriber's queue (a subscriber listed twice finds its queue empty the second
@@ -420,10 +425,7 @@ fn defer(workers: &Workers, wakes: &mut Wakes) {
         sink.wake();
     }
     if due {
-        let mut sinks = PENDING.with_borrow_mut(|p| {
-            p.1 = 0;
-            std::mem::take(&mut p.0)
-        });
+        let mut sinks = take_pending();
         sinks.append(&mut workers.take_handed());
         deliver_all(sinks);
     }

@@ -119,7 +119,12 @@ pub(crate) fn write_unmarked<'s>(
     want: &str,
     create: Option<fn() -> Value>,
 ) -> Result<Option<&'s mut Value>, Frame> {
-    match shard.get_mut_if_unmarked(key, now, |v| v.type_name() == want, create) {
+    typed(shard.get_mut_if_unmarked(key, now, |v| v.type_name() == want, create))
+}
+
+/// A typed lookup's outcome as [`write`] returns it: a refused type is WRONGTYPE.
+fn typed(entry: Result<Option<&mut Entry>, ()>) -> Result<Option<&mut Value>, Frame> {
+    match entry {
         Err(()) => Err(wrongtype()),
         Ok(entry) => Ok(entry.map(|e| &mut e.value)),
     }
@@ -153,10 +158,7 @@ pub(crate) fn write<'s>(
     want: &str,
     create: Option<fn() -> Value>,
 ) -> Result<Option<&'s mut Value>, Frame> {
-    match shard.get_mut_if(key, now, |v| v.type_name() == want, create) {
-        Err(()) => Err(wrongtype()),
-        Ok(entry) => Ok(entry.map(|e| &mut e.value)),
-    }
+    typed(shard.get_mut_if(key, now, |v| v.type_name() == want, create))
 }
 
 /// Pick `count` positions out of `len` for the RANDFIELD/RANDMEMBER family: distinct when
