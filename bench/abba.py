@@ -16,7 +16,8 @@ Usage:
   ROUNDS=8 PIPELINES="1 16" TESTS="get,set" python3 bench/abba.py redis=PID:PORT confab=PID:PORT
 Environment: ROUNDS (8), PIPELINES ("1 16"), TESTS (the matrix's eight), CLIENTS (50),
 N1 (100000 requests per run at P=1), N16 (800000 at P=16; MSET and LRANGE_100 run a
-quarter of N), CSV (append every run to this file).
+quarter of N), CSV (append every run to this file), KEEPALIVE (0: a new connection per
+request, as the matrix's churn cells; with TESTS=ping_mbulk,get and PIPELINES=1).
 """
 import csv
 import io
@@ -32,6 +33,7 @@ CLIENTS = os.environ.get("CLIENTS", "50")
 N = {1: int(os.environ.get("N1", "100000")), 16: int(os.environ.get("N16", "800000"))}
 HEAVY = {"mset", "lrange_100", "lrange_300", "lrange_500", "lrange_600"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+KEEPALIVE = ["-k", os.environ["KEEPALIVE"]] if os.environ.get("KEEPALIVE") else []
 
 
 def ticks(pid):
@@ -45,7 +47,7 @@ def run(pid, port, test, p):
     before = ticks(pid)
     out = subprocess.run(
         ["redis-benchmark", "-p", port, "-c", CLIENTS, "-r", "100000", "-d", "3",
-         "-P", str(p), "-n", str(n), "-t", test, "--csv"],
+         "-P", str(p), "-n", str(n), "-t", test, "--csv", *KEEPALIVE],
         capture_output=True, text=True, check=True).stdout
     cpu = (ticks(pid) - before) / CLK_TCK
     rows = [r for r in csv.reader(io.StringIO(out)) if r and r[0] != "test"]

@@ -416,6 +416,7 @@ impl Conn {
                         self.build_log_prefixes(ts);
                     }
                     match reply {
+                        Reply::Frame(_) if self.client.reply_mode.silent() => {}
                         Reply::Frame(frame) => {
                             encode(&frame, self.client.proto, &mut self.wbuf);
                             if log_on {
@@ -442,6 +443,7 @@ impl Conn {
                             }
                         }
                     }
+                    self.client.reply_mode.after_command();
                     for note in self.client.log_notes.drain(..) {
                         if log_on {
                             self.logbuf.system(ts, &note);
@@ -629,12 +631,17 @@ impl Conn {
             }
         };
         self.shared.blocking.unregister(&b.waiter);
-        encode(&frame, self.client.proto, &mut self.wbuf);
+        let silent = self.client.reply_mode.silent();
+        if !silent {
+            encode(&frame, self.client.proto, &mut self.wbuf);
+        }
         if log_on {
             let ts = convlog::Stamp::now();
             self.logbuf
                 .system(ts.as_str(), &format!("Client {id} unblocked ({how})"));
-            self.logbuf.reply_to(ts.as_str(), id, &frame);
+            if !silent {
+                self.logbuf.reply_to(ts.as_str(), id, &frame);
+            }
         }
         if cmd::monitoring(&self.shared) {
             cmd::monitor_system(&self.shared, &format!("Client {id} unblocked ({how})"));

@@ -22,7 +22,8 @@
 //! - `!inline` — send the next command as an inline line instead of a RESP array.
 //! - `!replies N` — the next command answers with N frames (SUBSCRIBE a b: one per channel);
 //!   all of them are read and compared as one byte string (`!sorted` and `!skip-reply` then
-//!   look at the last frame only).
+//!   look at the last frame only). `!replies 0`: the command answers nothing (CLIENT REPLY
+//!   OFF); the next command's reply shows anything sent by mistake.
 //!
 //! Each script gets a fresh connection to each server after a `FLUSHALL`, so scripts are
 //! independent. Every script runs even after a mismatch; all mismatches are reported at the
@@ -182,6 +183,11 @@ impl Conn {
 
     /// Read `n` reply frames: the last one parsed and all their raw bytes.
     async fn replies(&mut self, n: usize) -> Result<(Frame, Vec<u8>), String> {
+        if n == 0 {
+            // A command that answers nothing (CLIENT REPLY OFF): a stray reply would show up
+            // as the next command's.
+            return Ok((Frame::Null, Vec::new()));
+        }
         let (mut frame, mut raw) = self.reply().await?;
         for _ in 1..n {
             let (f, r) = self.reply().await?;
@@ -290,7 +296,6 @@ fn parse_script(path: &Path, src: &str) -> Vec<Step> {
                     .trim()
                     .parse()
                     .ok()
-                    .filter(|&n| n >= 1)
                     .unwrap_or_else(|| panic!("{}: bad {d}", at()));
             }
             "!resp3" | "!resp2" => {

@@ -182,6 +182,10 @@ fn reset(ctx: &mut Ctx<'_, '_>, _a: &[Bytes]) -> Frame {
     c.handle.resp.store(2, Relaxed);
     c.authenticated = ctx.shared.requirepass().is_none();
     c.set_name(Bytes::new());
+    // As Redis's RESET: CLIENT REPLY OFF and a pending SKIP end (a SKIP aimed at this very
+    // command still silences its reply).
+    c.reply_mode.off = false;
+    c.reply_mode.skip_next = false;
     stop_monitor(ctx.shared, c);
     Frame::Simple(Bytes::from_static(b"RESET"))
 }
@@ -235,6 +239,8 @@ const CLIENT_HELP: &[&str] = &[
     "      Return clients of specified type.",
     "NO-EVICT (ON|OFF)",
     "    Protect current client connection from eviction.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
     "SETINFO <LIB-NAME|LIB-VER> <value>",
@@ -242,7 +248,7 @@ const CLIENT_HELP: &[&str] = &[
     "UNBLOCK <clientid> [TIMEOUT|ERROR]",
     "    Unblock the specified blocked client.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ];
 
 pub(crate) fn help_reply(lines: &[&str]) -> Frame {
@@ -315,6 +321,23 @@ fn client(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             }
             ok()
         }
+        ("reply", 3) => {
+            let mode = &mut ctx.client.reply_mode;
+            if eq_ic(&a[2], "on") {
+                mode.off = false;
+                mode.skip = false;
+                return ok();
+            }
+            if eq_ic(&a[2], "off") {
+                mode.off = true;
+            } else if eq_ic(&a[2], "skip") {
+                mode.skip_next = !mode.off;
+            } else {
+                return syntax();
+            }
+            ctx.client.no_reply = true;
+            Frame::Null
+        }
         ("no-evict", 3) => {
             if eq_ic(&a[2], "on") || eq_ic(&a[2], "off") {
                 ok()
@@ -380,6 +403,7 @@ fn spec_is_supported(sub: &str) -> bool {
             | "setname"
             | "setinfo"
             | "no-evict"
+            | "reply"
             | "kill"
             | "unblock"
     )

@@ -144,6 +144,32 @@ pub(crate) struct Queued {
     pub args: Vec<Bytes>,
 }
 
+/// CLIENT REPLY ON / OFF / SKIP, with Redis's three flags: OFF silences replies until ON;
+/// SKIP silences the command after it (the flag moves from `skip_next` to `skip` once the
+/// SKIP command is done, and is cleared after the next one). Pub/sub confirmations and
+/// messages are pushed whatever the mode, as Redis sends them.
+#[derive(Default, Clone, Copy, Debug)]
+pub(crate) struct ReplyMode {
+    pub off: bool,
+    pub skip: bool,
+    pub skip_next: bool,
+}
+
+impl ReplyMode {
+    /// Whether the reply of the command being run is dropped.
+    #[inline]
+    pub(crate) fn silent(&self) -> bool {
+        self.off || self.skip
+    }
+
+    /// After each command (Redis's `resetClient`; for a command that blocked, once it is
+    /// served).
+    #[inline]
+    pub(crate) fn after_command(&mut self) {
+        self.skip = std::mem::take(&mut self.skip_next);
+    }
+}
+
 /// Per-connection state the commands read and change.
 pub(crate) struct Client {
     pub handle: std::sync::Arc<ClientHandle>,
@@ -165,8 +191,10 @@ pub(crate) struct Client {
     pub log_label_version: u32,
     /// Set by MONITOR: the connection switches to monitor mode.
     pub monitor_requested: bool,
-    /// The command just run sends no reply (SHUTDOWN).
+    /// The command just run sends no reply (SHUTDOWN, CLIENT REPLY OFF / SKIP).
     pub no_reply: bool,
+    /// CLIENT REPLY: whether replies are sent at all.
+    pub reply_mode: ReplyMode,
     /// This connection's pub/sub queue, once it has subscribed.
     pub push: Option<std::sync::Arc<crate::pubsub::PushSink>>,
     /// Channels, patterns and shard channels subscribed to.
@@ -204,6 +232,7 @@ impl Client {
             log_label_version: 0,
             monitor_requested: false,
             no_reply: false,
+            reply_mode: ReplyMode::default(),
             ready_keys: Vec::new(),
             wakes: Default::default(),
             push: None,

@@ -100,7 +100,7 @@ const COMMAND_HELP: &[&str] = &[
     "GETKEYS <full-command>",
     "    Return the keys from a full Redis command.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ];
 
 /// The specs of the commands confab serves.
@@ -260,7 +260,7 @@ const CONFIG_HELP: &[&str] = &[
     "REWRITE",
     "    Rewrite the configuration file.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ];
 
 /// # Format

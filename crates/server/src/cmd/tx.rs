@@ -7,8 +7,8 @@
 
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
-use bytes::Bytes;
-use confab_protocol::Frame;
+use bytes::{Bytes, BytesMut};
+use confab_protocol::{encode, Frame, Protocol};
 
 use super::{err, ok, plan_shards, record, Client, Ctx, Handler, Plan};
 use crate::db::ShardSet;
@@ -138,6 +138,9 @@ pub(crate) fn exec(shared: &Shared, client: &mut Client, now: u64) -> Frame {
         return Frame::NullArray;
     }
     let mut replies = Vec::with_capacity(queue.len());
+    // Replies of commands that answer with several frames (SUBSCRIBE and friends: one per
+    // channel), by position in `replies`.
+    let mut spread: Vec<(usize, Vec<Frame>)> = Vec::new();
     for q in &queue {
         let def = shared.commands.by_idx(q.def_idx);
         let started = quanta::Instant::now();
@@ -155,6 +158,9 @@ pub(crate) fn exec(shared: &Shared, client: &mut Client, now: u64) -> Frame {
             (def.handler)(&mut ctx, &q.args)
         };
         record(shared, def, started.elapsed(), &reply);
+        if let Some(frames) = client.replies.take() {
+            spread.push((replies.len(), frames));
+        }
         replies.push(reply);
     }
     drop(locked);
@@ -163,5 +169,24 @@ pub(crate) fn exec(shared: &Shared, client: &mut Client, now: u64) -> Frame {
         let ready = std::mem::take(&mut client.ready_keys);
         crate::blocking::serve(shared, ready);
     }
-    Frame::Array(replies)
+    if spread.is_empty() {
+        return Frame::Array(replies);
+    }
+    spread_replies(replies, spread, client.proto)
+}
+
+/// EXEC's reply when some queued command answered with several frames: as Redis does, the
+/// array's length counts commands, and each command's frames follow in order (`MULTI`,
+/// `SUBSCRIBE a b`, `EXEC` gives `*1` and then two subscribe confirmations).
+fn spread_replies(replies: Vec<Frame>, spread: Vec<(usize, Vec<Frame>)>, proto: Protocol) -> Frame {
+    let mut out = BytesMut::new();
+    out.extend_from_slice(format!("*{}\r\n", replies.len()).as_bytes());
+    let mut spread = spread.into_iter().peekable();
+    for (i, reply) in replies.into_iter().enumerate() {
+        match spread.next_if(|(at, _)| *at == i) {
+            Some((_, frames)) => frames.iter().for_each(|f| encode(f, proto, &mut out)),
+            None => encode(&reply, proto, &mut out),
+        }
+    }
+    Frame::Raw(out.freeze())
 }
