@@ -381,7 +381,7 @@ fn client(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 }
 
 /// `ERR unknown subcommand or wrong number of arguments for 'x'. Try CLIENT HELP.`
-fn subcommand_syntax_error(a: &[Bytes]) -> Frame {
+pub(crate) fn subcommand_syntax_error(a: &[Bytes]) -> Frame {
     let sub = String::from_utf8_lossy(&a[1][..a[1].len().min(128)]).into_owned();
     err_owned(
         format!(

@@ -288,7 +288,12 @@ fn pubsub(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             Frame::Array(out)
         }
         ("numpat", 2) => int(reg.numpat() as i64),
+        // A subcommand whose table arity passes but that has no form with this many
+        // arguments (PUBSUB CHANNELS a b) gets Redis's subcommand syntax error.
         _ => match super::table::lookup_sub("pubsub", &sub) {
+            Some(spec) if super::arity_ok(spec.arity, a.len()) => {
+                super::conn::subcommand_syntax_error(a)
+            }
             Some(spec) => arity_error(spec.name),
             None => unknown_subcommand("pubsub", &a[1]),
         },

@@ -303,18 +303,45 @@ fn config(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     }
 }
 
+/// Parameters CONFIG SET can change (the others CONFIG GET shows are fixed at start).
+const SETTABLE: &[&str] = &[
+    "maxclients",
+    "timeout",
+    "appendonly",
+    "save",
+    "requirepass",
+    "maxmemory-policy",
+    "maxmemory",
+];
+
 fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
-    // Validate everything first so a bad pair changes nothing (Redis applies atomically).
-    let mut changes: Vec<(&'static str, Bytes)> = Vec::new();
+    // Validate everything first so a bad pair changes nothing (Redis applies atomically), in
+    // Redis's two passes: names first (the first unknown, fixed or repeated one fails, named
+    // as typed), then values (named as the parameter is).
     let known: Vec<&'static str> = config_params(ctx.shared).iter().map(|(n, _)| *n).collect();
+    let mut params: Vec<&'static str> = Vec::with_capacity(pairs.len() / 2);
     for pair in pairs.chunks_exact(2) {
-        let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+        let typed = String::from_utf8_lossy(&pair[0]);
+        let name = typed.to_ascii_lowercase();
         let Some(&param) = known.iter().find(|k| **k == name) else {
             return err_owned(format!(
-                "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
-                String::from_utf8_lossy(&pair[0])
+                "ERR Unknown option or number of arguments for CONFIG SET - '{typed}'"
             ));
         };
+        let why = if !SETTABLE.contains(&param) {
+            "can't set immutable config"
+        } else if params.contains(&param) {
+            "duplicate parameter"
+        } else {
+            params.push(param);
+            continue;
+        };
+        return err_owned(format!(
+            "ERR CONFIG SET failed (possibly related to argument '{typed}') - {why}"
+        ));
+    }
+    let mut changes: Vec<(&'static str, Bytes)> = Vec::new();
+    for (pair, param) in pairs.chunks_exact(2).zip(params) {
         let value = &pair[1];
         let fail = |why: &str| {
             err_owned(format!(
@@ -344,6 +371,7 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
                     return fail("memory limits are not supported by confab yet");
                 }
             }
+            // (Not reached: the first pass lets only SETTABLE names through.)
             _ => return fail("can't set immutable config"),
         }
         changes.push((param, value.clone()));
