@@ -369,7 +369,7 @@ impl Conn {
             }
             _ = push => Wake::Push,
             // Errors surface from the read that follows.
-            _ = self.socket.readable() => Wake::Readable,
+            _ = read_ready(&self.socket) => Wake::Readable,
             line = monitor => Wake::Monitor(line),
             _ = idle => Wake::Idle,
             _ = trim => Wake::Trim,
@@ -610,7 +610,7 @@ impl Conn {
                     }
                     // A push claimed us at the same moment: its reply is on the way.
                 }
-                _ = self.socket.readable() => {
+                _ = read_ready(&self.socket) => {
                     self.rbuf.reserve(MIN_READ_CHUNK);
                     match read_now(&mut self.socket, &mut self.rbuf).await {
                         Ok(Some(0)) => {
@@ -702,6 +702,20 @@ impl Conn {
 /// a short read as proof the socket is drained and clears its readiness: the next wait goes
 /// straight to epoll instead of first costing a `recvfrom` that returns EAGAIN (measured: 2.00
 /// `recvfrom` per request at pipeline 1 before, 1.0 after; Redis makes 1).
+/// Completes when the socket may have bytes to read (or an error or EOF to report).
+///
+/// Unlike `readable()`, whose future queues itself on the socket's waiter list under a lock
+/// and takes the lock again when dropped, this keeps the waker in the socket's single reader
+/// slot: one task reads each socket, and the wait is set up once per request at pipeline 1
+/// (about 400 fewer instructions per request, callgrind).
+fn read_ready(socket: &OwnedReadHalf) -> impl std::future::Future<Output = ()> + '_ {
+    std::future::poll_fn(move |cx| {
+        let stream: &TcpStream = socket.as_ref();
+        // An error surfaces from the read that follows.
+        stream.poll_read_ready(cx).map(|_| ())
+    })
+}
+
 async fn read_now(
     socket: &mut OwnedReadHalf,
     buf: &mut BytesMut,
