@@ -476,7 +476,7 @@ fn swapdb(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         let per = crate::db::SHARDS_PER_DB;
         for s in 0..per {
             let (x, y) = ctx.locked.two_shards(d1 * per + s, d2 * per + s);
-            x.swap_contents(y);
+            x.swap_contents(y, ctx.now);
         }
     }
     ok()

@@ -84,7 +84,7 @@ fn watch(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         }
         let key = Bytes::copy_from_slice(key);
         let flag = ctx.client.watch_flag.clone();
-        ctx.locked.shard(db, &key).watch(key.clone(), flag);
+        ctx.locked.shard(db, &key).watch(key.clone(), flag, ctx.now);
         ctx.client.watched.push((db, key));
     }
     ok()
@@ -124,6 +124,13 @@ pub(crate) fn exec(shared: &Shared, client: &mut Client, now: u64) -> Frame {
         }
         set.extend(plan_shards(ks, def, client.db, &q.args));
     }
+    // And the watched keys' shards, to check under their locks whether one expired.
+    set.extend(
+        client
+            .watched
+            .iter()
+            .map(|(db, key)| ks.shard_index(*db, key)),
+    );
     let mut locked = if everything {
         ks.lock_all()
     } else {
@@ -132,7 +139,12 @@ pub(crate) fn exec(shared: &Shared, client: &mut Client, now: u64) -> Frame {
     // Checked while holding the shards: nothing can touch a watched key between this check
     // and the end of the transaction (watched keys outside these shards are irrelevant to it
     // only if untouched, which the flag already tells).
-    if client.watch_flag.load(Acquire) {
+    let expired = client.watched.iter().any(|(db, key)| {
+        locked
+            .shard(*db, key)
+            .watched_key_expired(key, &client.watch_flag, now)
+    });
+    if expired || client.watch_flag.load(Acquire) {
         drop(locked);
         unwatch_all(shared, client);
         return Frame::NullArray;

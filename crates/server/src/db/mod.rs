@@ -114,12 +114,21 @@ pub(crate) enum Ttl {
 /// Flag set when a watched key is modified; shared between a client and the shards it watches.
 pub(crate) type WatchFlag = Arc<AtomicBool>;
 
+/// A client watching a key of the shard.
+struct Watcher {
+    flag: WatchFlag,
+    /// The key had expired, not yet reclaimed, when it was WATCHed (Redis's
+    /// `watchedKey.expired`): its removal is then no change, as the key was already logically
+    /// gone; a new value is one.
+    expired: std::cell::Cell<bool>,
+}
+
 /// One shard of one database.
 #[derive(Default)]
 pub(crate) struct Shard {
     map: HashMap<Key, Entry, Hasher>,
     expires: BTreeSet<(u64, Key)>,
-    watchers: HashMap<Bytes, Vec<WatchFlag>, Hasher>,
+    watchers: HashMap<Bytes, Vec<Watcher>, Hasher>,
 }
 
 impl Shard {
@@ -198,7 +207,7 @@ impl Shard {
         }
         if mark {
             // (The entry borrows the map, so the watchers are reached by field, not `touch`.)
-            mark_watchers(&self.watchers, key);
+            mark_watchers(&self.watchers, key, || true);
         }
         Ok(Some(entry))
     }
@@ -343,12 +352,15 @@ impl Shard {
         }
     }
 
-    /// Remove everything (FLUSHDB), marking dirty the watchers of keys that existed.
+    /// Remove everything (FLUSHDB), marking dirty the watchers of keys that existed (but not
+    /// those that saw the key already expired: Redis's `touchAllWatchedKeysInDb`).
     pub(crate) fn clear(&mut self) {
-        for (key, flags) in &self.watchers {
+        for (key, list) in &self.watchers {
             if self.map.contains_key(&key[..]) {
-                for f in flags {
-                    f.store(true, Ordering::Release);
+                for w in list {
+                    if !w.expired.replace(false) {
+                        w.flag.store(true, Ordering::Release);
+                    }
                 }
             }
         }
@@ -356,20 +368,38 @@ impl Shard {
         self.expires = BTreeSet::new();
     }
 
-    /// Swap contents with the same shard of another database (SWAPDB); watchers stay put and
-    /// those of keys present on either side of the swap are marked dirty.
-    pub(crate) fn swap_contents(&mut self, other: &mut Shard) {
-        std::mem::swap(&mut self.map, &mut other.map);
-        std::mem::swap(&mut self.expires, &mut other.expires);
-        for (shard, before) in [(&*self, &*other), (&*other, &*self)] {
-            for (key, flags) in &shard.watchers {
-                if shard.map.contains_key(&key[..]) || before.map.contains_key(&key[..]) {
-                    for f in flags {
-                        f.store(true, Ordering::Release);
+    /// Swap contents with the same shard of another database (SWAPDB); watchers stay put.
+    /// As Redis's `touchAllWatchedKeysInDb`, a watcher is marked dirty when its key exists on
+    /// either side, except when it saw the key expired and the key now is missing or expired
+    /// again, or it saw the key missing and the key now is an expired one.
+    pub(crate) fn swap_contents(&mut self, other: &mut Shard, now: u64) {
+        for (watching, incoming) in [(&*self, &*other), (&*other, &*self)] {
+            for (key, list) in &watching.watchers {
+                let here = watching.map.contains_key(&key[..]);
+                let there = incoming.map.get(&key[..]).map(|e| e.is_expired(now));
+                if !here && there.is_none() {
+                    continue;
+                }
+                for w in list {
+                    if w.expired.get() {
+                        match there {
+                            None => {
+                                w.expired.set(false);
+                                continue;
+                            }
+                            Some(true) => continue,
+                            Some(false) => {}
+                        }
+                    } else if !here && there == Some(true) {
+                        w.expired.set(true);
+                        continue;
                     }
+                    w.flag.store(true, Ordering::Release);
                 }
             }
         }
+        std::mem::swap(&mut self.map, &mut other.map);
+        std::mem::swap(&mut self.expires, &mut other.expires);
     }
 
     /// Iterate live keys with their entries.
@@ -377,27 +407,44 @@ impl Shard {
         self.map.iter().filter(move |(_, e)| !e.is_expired(now))
     }
 
-    /// Register `flag` to be set when `key` changes.
-    pub(crate) fn watch(&mut self, key: Bytes, flag: WatchFlag) {
+    /// Register `flag` to be set when `key` changes, remembering whether the key was already
+    /// expired (see [`Watcher::expired`]).
+    pub(crate) fn watch(&mut self, key: Bytes, flag: WatchFlag, now: u64) {
+        let expired = self.map.get(&key[..]).is_some_and(|e| e.is_expired(now));
         let list = self.watchers.entry(key).or_default();
-        if !list.iter().any(|f| Arc::ptr_eq(f, &flag)) {
-            list.push(flag);
+        if !list.iter().any(|w| Arc::ptr_eq(&w.flag, &flag)) {
+            list.push(Watcher {
+                flag,
+                expired: expired.into(),
+            });
         }
     }
 
     /// Forget `flag` for `key`.
     pub(crate) fn unwatch(&mut self, key: &[u8], flag: &WatchFlag) {
         if let Some(list) = self.watchers.get_mut(key) {
-            list.retain(|f| !Arc::ptr_eq(f, flag));
+            list.retain(|w| !Arc::ptr_eq(&w.flag, flag));
             if list.is_empty() {
                 self.watchers.remove(key);
             }
         }
     }
 
-    /// Mark dirty the clients watching `key`: it was modified.
+    /// Whether `key`, watched through `flag` while live (or missing), has expired since (EXEC
+    /// then fails, as Redis's `isWatchedKeyExpired` makes it), though not yet reclaimed.
+    pub(crate) fn watched_key_expired(&self, key: &[u8], flag: &WatchFlag, now: u64) -> bool {
+        if !self.map.get(key).is_some_and(|e| e.is_expired(now)) {
+            return false;
+        }
+        self.watchers
+            .get(key)
+            .and_then(|list| list.iter().find(|w| Arc::ptr_eq(&w.flag, flag)))
+            .is_some_and(|w| !w.expired.get())
+    }
+
+    /// Mark dirty the clients watching `key`: it was modified (or removed).
     pub(crate) fn touch(&self, key: &[u8]) {
-        mark_watchers(&self.watchers, key);
+        mark_watchers(&self.watchers, key, || self.map.contains_key(key));
     }
 
     /// A uniformly chosen live key, if any (RANDOMKEY).
@@ -422,14 +469,23 @@ impl Shard {
 }
 
 /// Mark dirty the clients watching `key` (Redis's `touchWatchedKey`); no hashing when nobody
-/// watches a key of the shard (the common case).
-fn mark_watchers(watchers: &HashMap<Bytes, Vec<WatchFlag>, Hasher>, key: &[u8]) {
+/// watches a key of the shard (the common case). `present` tells whether the key is in the
+/// map after the change: removing a key a client saw already expired is no change to it.
+fn mark_watchers(
+    watchers: &HashMap<Bytes, Vec<Watcher>, Hasher>,
+    key: &[u8],
+    present: impl Fn() -> bool,
+) {
     if watchers.is_empty() {
         return;
     }
     if let Some(list) = watchers.get(key) {
-        for f in list {
-            f.store(true, Ordering::Release);
+        for w in list {
+            if w.expired.get() && !present() {
+                w.expired.set(false);
+                continue;
+            }
+            w.flag.store(true, Ordering::Release);
         }
     }
 }
@@ -664,11 +720,80 @@ mod tests {
     fn watchers_are_flagged() {
         let mut s = Shard::default();
         let f: WatchFlag = Arc::default();
-        s.watch(b("w"), f.clone());
+        s.watch(b("w"), f.clone(), 0);
         s.insert(&b("other"), Value::Str(Str::new(b"v")), 0);
         assert!(!f.load(Ordering::Acquire));
         s.insert(&b("w"), Value::Str(Str::new(b"v")), 0);
         assert!(f.load(Ordering::Acquire));
+    }
+
+    /// Redis 7.0's `watchedKey.expired`: a key WATCHed after its expiry (not yet reclaimed)
+    /// was already gone, so its removal changes nothing; a key WATCHed live that expires
+    /// makes EXEC fail even before it is reclaimed, and its removal marks the watcher.
+    #[test]
+    fn watchers_of_expired_keys() {
+        let v = || Value::Str(Str::new(b"v"));
+        // Watched once expired, then removed (DEL, the sweeper): no change.
+        let mut s = Shard::default();
+        let f: WatchFlag = Arc::default();
+        s.insert(&b("k"), v(), 100);
+        s.watch(b("k"), f.clone(), 150);
+        assert!(!s.watched_key_expired(b"k", &f, 150));
+        assert!(s.remove(b"k", 150).is_none());
+        assert!(!f.load(Ordering::Acquire));
+        // ... but a new value afterwards is one.
+        s.insert(&b("k"), v(), 0);
+        assert!(f.load(Ordering::Acquire));
+
+        // Watched once expired, then reclaimed by the sweeper, then FLUSHDB: no change.
+        let mut s = Shard::default();
+        let f: WatchFlag = Arc::default();
+        s.insert(&b("k"), v(), 100);
+        s.watch(b("k"), f.clone(), 150);
+        assert_eq!(s.reclaim_expired(150, 10), 1);
+        s.clear();
+        assert!(!f.load(Ordering::Acquire));
+
+        // Watched expired, FLUSHDB while it is still in the map: no change.
+        let mut s = Shard::default();
+        let f: WatchFlag = Arc::default();
+        s.insert(&b("k"), v(), 100);
+        s.watch(b("k"), f.clone(), 150);
+        s.clear();
+        assert!(!f.load(Ordering::Acquire));
+
+        // Watched live, expired since: EXEC must fail; its reclaiming marks the watcher.
+        let mut s = Shard::default();
+        let f: WatchFlag = Arc::default();
+        s.insert(&b("k"), v(), 100);
+        s.watch(b("k"), f.clone(), 50);
+        assert!(!s.watched_key_expired(b"k", &f, 99));
+        assert!(s.watched_key_expired(b"k", &f, 100));
+        assert_eq!(s.reclaim_expired(150, 10), 1);
+        assert!(f.load(Ordering::Acquire));
+
+        // SWAPDB: a missing key replaced by an expired one stays "no change", and so does an
+        // expired one replaced by nothing; a live one replaced by an expired one is a change.
+        let (mut s0, mut s1) = (Shard::default(), Shard::default());
+        let (missing, expired, live) = (
+            WatchFlag::default(),
+            WatchFlag::default(),
+            WatchFlag::default(),
+        );
+        s1.insert(&b("m"), v(), 100);
+        s0.watch(b("m"), missing.clone(), 150);
+        s0.insert(&b("e"), v(), 100);
+        s0.watch(b("e"), expired.clone(), 150);
+        s0.insert(&b("l"), v(), 0);
+        s1.insert(&b("l"), v(), 100);
+        s0.watch(b("l"), live.clone(), 150);
+        s0.swap_contents(&mut s1, 150);
+        assert!(!missing.load(Ordering::Acquire));
+        assert!(!expired.load(Ordering::Acquire));
+        assert!(live.load(Ordering::Acquire));
+        // The swapped-in expired key counts as seen expired: reclaiming it is no change.
+        assert_eq!(s0.reclaim_expired(150, 10), 2);
+        assert!(!missing.load(Ordering::Acquire));
     }
 
     #[test]
