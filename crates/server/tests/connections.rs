@@ -370,6 +370,16 @@ async fn conversation_log_records_exchanges() {
     let want = "+OK\r\n$3\r\none\r\n+OK\r\n$3\r\ntwo\r\n";
     assert_eq!(read_raw(&mut raw, want.len()).await, want.as_bytes());
     drop(raw);
+    // EXEC of a command that answers with several frames: the reply is an array of the first
+    // frames and then the rest, on the wire as in the log (never a "malformed" line).
+    let mut raw = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut raw, b"MULTI\r\nSUBSCRIBE a b\r\nEXEC\r\n")
+        .await
+        .unwrap();
+    let want = "+OK\r\n+QUEUED\r\n*1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n\
+                *3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n";
+    assert_eq!(read_raw(&mut raw, want.len()).await, want.as_bytes());
+    drop(raw);
     // Wait until the server has seen the close, so its reason is `eof`, not `shutdown`.
     let mut probe = srv.client().await;
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
@@ -403,6 +413,12 @@ async fn conversation_log_records_exchanges() {
             .any(|l| l.contains(&format!("Client 2 ({name} 127.0.0.1:")) && l.ends_with(line));
         assert!(found, "no line {name:?} {line:?} in {log}");
     }
+    assert!(
+        log.contains(": [[\"subscribe\", \"a\", (integer) 1]]\n")
+            && log.contains(": [\"subscribe\", \"b\", (integer) 2]\n")
+            && !log.contains("malformed"),
+        "{log}"
+    );
     assert!(log.contains("... (1000 bytes)"), "long value not cut");
     assert!(!log.contains(&long));
     assert!(

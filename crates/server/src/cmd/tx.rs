@@ -7,8 +7,8 @@
 
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
-use bytes::{Bytes, BytesMut};
-use confab_protocol::{encode, Frame, Protocol};
+use bytes::Bytes;
+use confab_protocol::Frame;
 
 use super::{err, ok, plan_shards, record, Client, Ctx, Handler, Plan};
 use crate::db::ShardSet;
@@ -184,21 +184,27 @@ pub(crate) fn exec(shared: &Shared, client: &mut Client, now: u64) -> Frame {
     if spread.is_empty() {
         return Frame::Array(replies);
     }
-    spread_replies(replies, spread, client.proto)
+    client.replies = Some(spread_replies(replies, spread));
+    Frame::Null
 }
 
 /// EXEC's reply when some queued command answered with several frames: as Redis does, the
-/// array's length counts commands, and each command's frames follow in order (`MULTI`,
-/// `SUBSCRIBE a b`, `EXEC` gives `*1` and then two subscribe confirmations).
-fn spread_replies(replies: Vec<Frame>, spread: Vec<(usize, Vec<Frame>)>, proto: Protocol) -> Frame {
-    let mut out = BytesMut::new();
-    out.extend_from_slice(format!("*{}\r\n", replies.len()).as_bytes());
+/// array's length counts commands and each command's frames follow in order (`MULTI`,
+/// `SUBSCRIBE a b`, `EXEC` sends `*1` and then two subscribe confirmations). On the wire that
+/// is an array of the first frames followed by the rest, which is how it is sent (and shown
+/// in the conversation log).
+fn spread_replies(replies: Vec<Frame>, spread: Vec<(usize, Vec<Frame>)>) -> Vec<Frame> {
+    let n = replies.len();
+    let mut all = Vec::with_capacity(n + spread.iter().map(|(_, f)| f.len()).sum::<usize>());
     let mut spread = spread.into_iter().peekable();
     for (i, reply) in replies.into_iter().enumerate() {
         match spread.next_if(|(at, _)| *at == i) {
-            Some((_, frames)) => frames.iter().for_each(|f| encode(f, proto, &mut out)),
-            None => encode(&reply, proto, &mut out),
+            Some((_, frames)) => all.extend(frames),
+            None => all.push(reply),
         }
     }
-    Frame::Raw(out.freeze())
+    let rest = all.split_off(n.min(all.len()));
+    let mut out = vec![Frame::Array(all)];
+    out.extend(rest);
+    out
 }
