@@ -131,3 +131,54 @@ async fn redis_cli_smoke() {
     assert!(r3.contains("proto") && r3.contains('3'), "{r3}");
     srv.stop().await;
 }
+
+/// MEMORY USAGE estimates what a key holds: it grows with the value, counts every element
+/// of a collection with `SAMPLES 0`, and extrapolates from the first few by default (as
+/// Redis samples 5), so a list whose first elements are short is under-counted by default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_usage_follows_the_data() {
+    let srv = TestServer::start().await;
+    let mut c = srv.client().await;
+    let usage = |f: Frame| match f {
+        Frame::Integer(n) => n,
+        other => panic!("MEMORY USAGE replied {other:?}"),
+    };
+    cmd(&mut c, &["SET", "small", "1"]).await;
+    let big = "x".repeat(10_000);
+    cmd(&mut c, &["SET", "big", &big]).await;
+    let small = usage(cmd(&mut c, &["MEMORY", "USAGE", "small"]).await);
+    let big_n = usage(cmd(&mut c, &["MEMORY", "USAGE", "big"]).await);
+    assert!(small > 0 && small < 200, "{small}");
+    assert!((10_000..10_400).contains(&big_n), "{big_n}");
+    // A TTL adds its index entry.
+    cmd(&mut c, &["EXPIRE", "small", "100"]).await;
+    assert!(usage(cmd(&mut c, &["MEMORY", "USAGE", "small"]).await) > small);
+
+    let long = "y".repeat(200);
+    let mut push = vec!["RPUSH", "l", "a", "b", "c", "d", "e"];
+    push.extend(std::iter::repeat_n(long.as_str(), 95));
+    cmd(&mut c, &push).await;
+    let sampled = usage(cmd(&mut c, &["MEMORY", "USAGE", "l"]).await);
+    let all = usage(cmd(&mut c, &["MEMORY", "USAGE", "l", "SAMPLES", "0"]).await);
+    assert!(all > 95 * 200, "{all}");
+    assert!(
+        sampled < all / 4,
+        "default sampling saw only short elements: {sampled} {all}"
+    );
+
+    for (t, args) in [
+        ("hash", vec!["HSET", "h", "f", &long]),
+        ("set", vec!["SADD", "s", &long]),
+        ("stream", vec!["XADD", "x", "*", "f", &long]),
+    ] {
+        cmd(&mut c, &args).await;
+        let key = args[1];
+        let n = usage(cmd(&mut c, &["MEMORY", "USAGE", key]).await);
+        assert!(n > 200 && n < 2_000, "{t}: {n}");
+    }
+    assert_eq!(
+        cmd(&mut c, &["MEMORY", "USAGE", "missing"]).await,
+        Frame::Null
+    );
+    srv.stop().await;
+}

@@ -12,6 +12,7 @@ pub(crate) mod conn;
 pub(crate) mod hashes;
 pub(crate) mod keys;
 pub(crate) mod lists;
+pub(crate) mod memory;
 pub(crate) mod pubsub;
 pub(crate) mod server;
 pub(crate) mod sets;
@@ -70,7 +71,7 @@ pub(crate) struct Commands {
 
 impl Commands {
     pub(crate) fn new() -> Self {
-        let families: [&[(&str, Handler, Plan)]; 11] = [
+        let families: [&[(&str, Handler, Plan)]; 12] = [
             blocking::COMMANDS,
             pubsub::COMMANDS,
             strings::COMMANDS,
@@ -81,6 +82,7 @@ impl Commands {
             streams::COMMANDS,
             conn::COMMANDS,
             server::COMMANDS,
+            memory::COMMANDS,
             tx::COMMANDS,
         ];
         let mut by_name = HashMap::default();

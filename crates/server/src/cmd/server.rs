@@ -1,4 +1,4 @@
-//! Server commands: INFO, COMMAND, CONFIG, TIME, SHUTDOWN, MONITOR.
+//! Server commands: INFO, COMMAND, CONFIG, TIME, SHUTDOWN, MONITOR (MEMORY lives in `memory`).
 //!
 //! INFO follows Redis's text format (`# Section` headers, `field:value` lines, CRLF). CONFIG
 //! exposes the settings confab has, under Redis's names; `save` and `appendonly` are

@@ -1812,6 +1812,17 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         ..CommandSpec::EMPTY
     },
     CommandSpec {
+        name: "memory",
+        arity: -2,
+        acl_categories: &["@slow"],
+        group: "server",
+        summary: "A container for memory diagnostics commands",
+        since: "4.0.0",
+        complexity: "Depends on subcommand.",
+        subcommands: MEMORY_SUBCOMMANDS,
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
         name: "mget",
         arity: -2,
         flags: &["readonly", "fast"],
@@ -3681,6 +3692,82 @@ static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
             block("parameter_value", &[arg("parameter", "string"), arg("value", "string")])
                 .multiple(),
         ],
+        ..CommandSpec::EMPTY
+    },
+];
+
+/// Subcommands of MEMORY.
+#[rustfmt::skip]
+static MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "memory|doctor",
+        arity: 2,
+        acl_categories: &["@slow"],
+        tips: &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"],
+        group: "server",
+        summary: "Outputs memory problems report",
+        since: "4.0.0",
+        complexity: "O(1)",
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "memory|help",
+        arity: 2,
+        flags: &["loading", "stale"],
+        acl_categories: &["@slow"],
+        group: "server",
+        summary: "Show helpful text about the different subcommands",
+        since: "4.0.0",
+        complexity: "O(1)",
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "memory|malloc-stats",
+        arity: 2,
+        acl_categories: &["@slow"],
+        tips: &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"],
+        group: "server",
+        summary: "Show allocator internal stats",
+        since: "4.0.0",
+        complexity: "Depends on how much memory is allocated, could be slow",
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "memory|purge",
+        arity: 2,
+        acl_categories: &["@slow"],
+        tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
+        group: "server",
+        summary: "Ask the allocator to release memory",
+        since: "4.0.0",
+        complexity: "Depends on how much memory is allocated, could be slow",
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "memory|stats",
+        arity: 2,
+        acl_categories: &["@slow"],
+        tips: &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"],
+        group: "server",
+        summary: "Show memory usage details",
+        since: "4.0.0",
+        complexity: "O(1)",
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "memory|usage",
+        arity: -3,
+        flags: &["readonly"],
+        first_key: 2,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@read", "@slow"],
+        key_specs: &[KeySpec::new(&["RO"], BeginSearch::Index(2), FindKeys::Range(0, 1, 0))],
+        group: "server",
+        summary: "Estimate the memory usage of a key",
+        since: "4.0.0",
+        complexity: "O(N) where N is the number of samples.",
+        args: &[arg("key", "key").key_spec(0), arg("count", "integer").token("SAMPLES").optional()],
         ..CommandSpec::EMPTY
     },
 ];

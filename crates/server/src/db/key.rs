@@ -53,6 +53,14 @@ impl Key {
         }
     }
 
+    /// Heap bytes the key holds besides its 24 bytes (MEMORY USAGE).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        match self {
+            Key::Inline(..) => 0,
+            Key::Heap(b) => super::heap_block(b.len()),
+        }
+    }
+
     /// The key as `Bytes` (a copy), for replies.
     pub(crate) fn to_bytes(&self) -> Bytes {
         Bytes::copy_from_slice(self.as_bytes())

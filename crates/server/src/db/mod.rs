@@ -66,6 +66,36 @@ pub(crate) enum Value {
 }
 
 impl Value {
+    /// MEMORY USAGE of the value: its structures and, for collections, the element bytes of up
+    /// to `samples` elements (0 = all), extrapolated to the rest as Redis does.
+    pub(crate) fn memory_usage(&self, samples: usize) -> usize {
+        use std::mem::size_of;
+        // indexmap: a vector of (hash, key, value) and a table of indices (8 bytes and a
+        // control byte per slot).
+        let index = |cap: usize| heap_block(cap * 9);
+        let bytes = |b: &Bytes| heap_block(b.len());
+        match self {
+            Value::Str(s) => s.heap_bytes(),
+            Value::List(l) => {
+                heap_block(l.capacity() * size_of::<Key>())
+                    + sampled(l.iter(), samples, Key::heap_bytes)
+            }
+            Value::Hash(h) => {
+                size_of::<HashValue>()
+                    + heap_block(h.capacity() * (8 + 2 * size_of::<Bytes>()))
+                    + index(h.capacity())
+                    + sampled(h.iter(), samples, |(f, v)| bytes(f) + bytes(v))
+            }
+            Value::Set(s) => {
+                size_of::<SetValue>()
+                    + heap_block(s.capacity() * (8 + size_of::<Bytes>()))
+                    + index(s.capacity())
+                    + sampled(s.iter(), samples, bytes)
+            }
+            Value::Stream(s) => s.memory_usage(samples),
+        }
+    }
+
     /// The name TYPE reports.
     pub(crate) fn type_name(&self) -> &'static str {
         match self {
@@ -76,6 +106,32 @@ impl Value {
             Value::Stream(_) => "stream",
         }
     }
+}
+
+/// Bytes glibc's malloc takes for a block of `n` bytes: 8 of header, rounded up to 16, at
+/// least 32 (MEMORY USAGE's estimate of a heap block).
+pub(crate) fn heap_block(n: usize) -> usize {
+    if n == 0 {
+        0
+    } else {
+        ((n + 8 + 15) & !15).max(32)
+    }
+}
+
+/// The sum of `each` over the first `samples` items (0 = all), scaled to all `items.len()`
+/// (Redis's `objectComputeSize` sampling).
+pub(crate) fn sampled<I: ExactSizeIterator>(
+    items: I,
+    samples: usize,
+    each: impl Fn(I::Item) -> usize,
+) -> usize {
+    let len = items.len();
+    let take = if samples == 0 { len } else { samples.min(len) };
+    if take == 0 {
+        return 0;
+    }
+    let sum: usize = items.take(take).map(each).sum();
+    (sum as u128 * len as u128 / take as u128) as usize
 }
 
 /// A key's value and expiry.
@@ -210,6 +266,21 @@ impl Shard {
             mark_watchers(&self.watchers, key, || true);
         }
         Ok(Some(entry))
+    }
+
+    /// MEMORY USAGE of `key`, if live: its slot in the map (key and entry), a long key's heap
+    /// block, its place in the expiry index, and the value (see [`Value::memory_usage`]).
+    pub(crate) fn memory_usage(&mut self, key: &[u8], now: u64, samples: usize) -> Option<usize> {
+        use std::mem::size_of;
+        let entry = self.get(key, now)?;
+        let key_heap = Key::new(key).heap_bytes();
+        // The map's slot and its control byte, with hashbrown's 1/8 of spare slots.
+        let mut n = (size_of::<(Key, Entry)>() + 1) * 8 / 7 + key_heap;
+        if entry.expire_at != 0 {
+            // A B-tree slot for (expiry, key) and the key's second copy.
+            n += size_of::<(u64, Key)>() * 3 / 2 + key_heap;
+        }
+        Some(n + entry.value.memory_usage(samples))
     }
 
     /// Whether `key` exists and is live.

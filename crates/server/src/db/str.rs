@@ -38,6 +38,14 @@ impl Str {
         }
     }
 
+    /// Heap bytes the value holds besides its 40 bytes (MEMORY USAGE).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        match self {
+            Str::Inline(..) => 0,
+            Str::Shared(b) => super::heap_block(b.len()),
+        }
+    }
+
     /// The value's bytes.
     #[inline]
     pub(crate) fn as_bytes(&self) -> &[u8] {

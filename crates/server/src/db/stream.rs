@@ -220,6 +220,37 @@ pub(crate) struct Stream {
 }
 
 impl Stream {
+    /// MEMORY USAGE of the stream's own structures: the B-tree slots of every entry and node,
+    /// and the field buffers of up to `samples` entries (0 = all), the rest extrapolated.
+    pub(crate) fn memory_usage(&self, samples: usize) -> usize {
+        // A B-tree leaf holds up to 11 slots and is about two thirds full.
+        let slots = |n: usize, slot: usize| n * slot * 3 / 2;
+        let entries = slots(
+            self.entries.len(),
+            std::mem::size_of::<(StreamId, Fields)>(),
+        ) + super::sampled(self.entries.values(), samples, |f| {
+            super::heap_block(f.data.len())
+                + if f.ends.spilled() {
+                    super::heap_block(f.ends.capacity() * 4)
+                } else {
+                    0
+                }
+        });
+        let nodes = slots(self.nodes.len(), std::mem::size_of::<(StreamId, Node)>())
+            + self
+                .nodes
+                .values()
+                .map(|n| {
+                    super::heap_block(n.master_fields.len() * std::mem::size_of::<Bytes>())
+                        + n.master_fields
+                            .iter()
+                            .map(|b| super::heap_block(b.len()))
+                            .sum::<usize>()
+                })
+                .sum::<usize>();
+        std::mem::size_of::<Stream>() + entries + nodes
+    }
+
     /// Number of live entries.
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
