@@ -742,6 +742,21 @@ pub(crate) fn unsigned_digits(neg: bool, digits: &[u8]) -> Option<u64> {
 mod tests {
     use super::*;
 
+    /// The generated table lists exactly the commands served: COMMAND COUNT / LIST / INFO /
+    /// DOCS must not advertise a command that answers "unknown command".
+    #[test]
+    fn every_command_in_the_table_is_served() {
+        let served = Commands::new();
+        for spec in table::COMMANDS {
+            assert!(
+                served.get(spec.name.as_bytes()).is_some(),
+                "{} is in the command table but has no handler",
+                spec.name
+            );
+        }
+        assert_eq!(served.all().count(), table::COMMANDS.len());
+    }
+
     #[test]
     fn integers_like_redis() {
         assert_eq!(parse_i64(b"0"), Some(0));
