@@ -136,9 +136,10 @@ pub(crate) fn exec(shared: &Shared, client: &mut Client, now: u64) -> Frame {
     } else {
         ks.lock(set)
     };
-    // Checked while holding the shards: nothing can touch a watched key between this check
-    // and the end of the transaction (watched keys outside these shards are irrelevant to it
-    // only if untouched, which the flag already tells).
+    // Checked while holding the shards, the watched keys' among them: nothing can touch a
+    // watched key between this check and the end of the transaction. A watched key that has
+    // expired since WATCH (not yet reclaimed) fails EXEC too, as Redis's
+    // `isWatchedKeyExpired` makes it.
     let expired = client.watched.iter().any(|(db, key)| {
         locked
             .shard(*db, key)
