@@ -105,7 +105,7 @@ pub(crate) struct ClientHandle {
     pub addr: SocketAddr,
     pub laddr: SocketAddr,
     pub created: Instant,
-    /// Milliseconds since `created` of the last command, for `idle=`.
+    /// Unix milliseconds of the last command (or of the connection), for `idle=`.
     pub last_active_ms: AtomicU64,
     pub db: AtomicUsize,
     pub resp: AtomicU8,
@@ -142,12 +142,10 @@ impl ClientHandle {
             .clone()
     }
 
-    /// Record activity at `now` (the batch's clock reading, so no extra one).
-    pub(crate) fn touch(&self, now: Instant) {
-        self.last_active_ms.store(
-            now.saturating_duration_since(self.created).as_millis() as u64,
-            Relaxed,
-        );
+    /// Record activity at `now_ms`, Unix milliseconds (the batch's clock reading, so no
+    /// extra one and no arithmetic).
+    pub(crate) fn touch(&self, now_ms: u64) {
+        self.last_active_ms.store(now_ms, Relaxed);
     }
 
     /// One CLIENT LIST / CLIENT INFO line (without the trailing newline), in Redis 7.2's
@@ -155,8 +153,7 @@ impl ClientHandle {
     pub(crate) fn info_line(&self, cmd_name: &str) -> String {
         let names = self.names.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let age = self.created.elapsed().as_secs();
-        let idle_ms = (self.created.elapsed().as_millis() as u64)
-            .saturating_sub(self.last_active_ms.load(Relaxed));
+        let idle_ms = crate::db::now_ms().saturating_sub(self.last_active_ms.load(Relaxed));
         let mut flags = String::new();
         if self.is_monitor.load(Relaxed) {
             flags.push('O');

@@ -61,7 +61,7 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
         addr,
         laddr,
         created: Instant::now(),
-        last_active_ms: Default::default(),
+        last_active_ms: crate::db::now_ms().into(),
         db: Default::default(),
         resp: 2.into(),
         last_cmd: usize::MAX.into(),
@@ -109,7 +109,7 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
         monitor_rx: None,
         shared: shared.clone(),
         read_chunk: MIN_READ_CHUNK,
-        last_batch: Instant::now(),
+        last_batch: quanta::Instant::now(),
         chatty: false,
         ran_batch: false,
         trim: None,
@@ -156,7 +156,7 @@ struct Conn {
     /// Current read size (see [`MIN_READ_CHUNK`]).
     read_chunk: usize,
     /// When the last batch started: buffers are given back [`TRIM_AFTER`] after it.
-    last_batch: Instant,
+    last_batch: quanta::Instant,
     /// Whether the last two batches came within [`CHATTY_WITHIN`] of each other: such a
     /// client keeps its read buffer between requests.
     chatty: bool,
@@ -269,11 +269,12 @@ impl Conn {
                 Wake::Monitor(None) => return CloseReason::SlowConsumer,
                 Wake::SlowConsumer => return CloseReason::SlowConsumer,
                 Wake::Trim => {
-                    let due = self.last_batch + TRIM_AFTER;
-                    if Instant::now() < due {
+                    let idle = quanta::Instant::now().saturating_duration_since(self.last_batch);
+                    if idle < TRIM_AFTER {
                         // Busy since the timer was armed: wait for the rest of the idle time.
                         if let Some(t) = self.trim.as_mut() {
-                            t.as_mut().reset(due.into());
+                            t.as_mut()
+                                .reset(tokio::time::Instant::now() + (TRIM_AFTER - idle));
                         }
                         continue;
                     }
@@ -341,7 +342,10 @@ impl Conn {
             || self.log_prefixes.holds_memory();
         if holding && self.trim.is_none() {
             self.trim = Some(Box::pin(tokio::time::sleep_until(
-                (self.last_batch + TRIM_AFTER).into(),
+                tokio::time::Instant::now()
+                    + TRIM_AFTER.saturating_sub(
+                        quanta::Instant::now().saturating_duration_since(self.last_batch),
+                    ),
             )));
         }
         let trim = async {
@@ -384,11 +388,12 @@ impl Conn {
             return None;
         }
         let now = crate::db::now_ms();
-        let batch_start = Instant::now();
+
         // Commands are timed (INFO commandstats) with the TSC through quanta: a clock read per
         // command through the vDSO was 3% of the CPU at pipeline 16.
         let mut clock = quanta::Instant::now();
-        self.client.handle.touch(batch_start);
+        let batch_start = clock;
+        self.client.handle.touch(now);
         self.chatty = self.ran_batch
             && batch_start.saturating_duration_since(self.last_batch) < CHATTY_WITHIN;
         self.ran_batch = true;
