@@ -52,7 +52,8 @@ enum Step {
     NeedMore,
     /// An empty command of this many bytes, to be skipped.
     Empty(usize),
-    Command(Vec<Bytes>),
+    /// A command, its arguments pushed to the caller's vector.
+    Command,
 }
 
 /// Stateful parser for the commands a client sends, one per connection.
@@ -133,6 +134,19 @@ impl RequestParser {
     /// [`RequestParser::set_auth_required`]). After an error the connection is
     /// to be closed; the parser's state is unspecified.
     pub fn next_command(&mut self, buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ParseError> {
+        let mut args = Vec::new();
+        Ok(self.next_command_into(buf, &mut args)?.then_some(args))
+    }
+
+    /// [`RequestParser::next_command`] into `args` (emptied first): true when a command was
+    /// parsed into it. A server parsing many commands reuses one vector instead of
+    /// allocating one per command.
+    pub fn next_command_into(
+        &mut self,
+        buf: &mut BytesMut,
+        args: &mut Vec<Bytes>,
+    ) -> Result<bool, ParseError> {
+        args.clear();
         if self.scan > buf.len() {
             // The caller shrank the buffer mid-command, breaking the contract;
             // start over rather than index out of bounds.
@@ -141,7 +155,7 @@ impl RequestParser {
         loop {
             if self.state == State::Start {
                 let Some(&first) = buf.first() else {
-                    return Ok(None);
+                    return Ok(false);
                 };
                 self.state = if first == b'*' {
                     State::Count
@@ -152,18 +166,18 @@ impl RequestParser {
                 self.scan = 0;
             }
             let step = match self.state {
-                State::Inline => self.inline(buf)?,
-                _ => self.multibulk(buf)?,
+                State::Inline => self.inline(buf, args)?,
+                _ => self.multibulk(buf, args)?,
             };
             match step {
-                Step::NeedMore => return Ok(None),
+                Step::NeedMore => return Ok(false),
                 Step::Empty(n) => {
                     buf.advance(n);
                     self.reset();
                 }
-                Step::Command(args) => {
+                Step::Command => {
                     self.reset();
-                    return Ok(Some(args));
+                    return Ok(true);
                 }
             }
         }
@@ -180,7 +194,7 @@ impl RequestParser {
         }
     }
 
-    fn inline(&mut self, buf: &mut BytesMut) -> Result<Step, ParseError> {
+    fn inline(&mut self, buf: &mut BytesMut, args: &mut Vec<Bytes>) -> Result<Step, ParseError> {
         let found = memchr::memchr2(b'\n', 0, &buf[self.scan..]).map(|i| self.scan + i);
         let newline = match found {
             Some(i) if buf[i] == b'\n' => i,
@@ -214,11 +228,8 @@ impl RequestParser {
                 return Ok(Step::Empty(newline + 1));
             }
             let chunk = buf.split_to(newline + 1).freeze();
-            let args = spans
-                .iter()
-                .map(|&(s, len)| chunk.slice(s..s + len))
-                .collect();
-            return Ok(Step::Command(args));
+            args.extend(spans.iter().map(|&(s, len)| chunk.slice(s..s + len)));
+            return Ok(Step::Command);
         }
         let mut tokens = Vec::new();
         if !tokenize_general(line, |t| tokens.push(t)) {
@@ -228,17 +239,14 @@ impl RequestParser {
             return Ok(Step::Empty(newline + 1));
         }
         let chunk = buf.split_to(newline + 1).freeze();
-        let args = tokens
-            .into_iter()
-            .map(|t| match t {
-                Token::Span(s, e) => chunk.slice(s..e),
-                Token::Owned(v) => Bytes::from(v),
-            })
-            .collect();
-        Ok(Step::Command(args))
+        args.extend(tokens.into_iter().map(|t| match t {
+            Token::Span(s, e) => chunk.slice(s..e),
+            Token::Owned(v) => Bytes::from(v),
+        }));
+        Ok(Step::Command)
     }
 
-    fn multibulk(&mut self, buf: &mut BytesMut) -> Result<Step, ParseError> {
+    fn multibulk(&mut self, buf: &mut BytesMut, args: &mut Vec<Bytes>) -> Result<Step, ParseError> {
         if self.state == State::Count {
             let Some(cr) = self.find_cr(buf) else {
                 if buf.len() > self.limits.max_inline_len {
@@ -315,12 +323,12 @@ impl RequestParser {
         }
 
         let chunk = buf.split_to(self.pos).freeze();
-        let args = self
-            .spans
-            .iter()
-            .map(|&(start, len)| chunk.slice(start..start + len))
-            .collect();
-        Ok(Step::Command(args))
+        args.extend(
+            self.spans
+                .iter()
+                .map(|&(start, len)| chunk.slice(start..start + len)),
+        );
+        Ok(Step::Command)
     }
 
     /// Finds the `\r` ending the line that starts at `self.pos`, provided at
@@ -383,6 +391,23 @@ mod tests {
         assert_eq!(strs(&a), vec![&b"PING"[..]]);
         assert_eq!(p.next_command(&mut buf), Ok(None));
         assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn one_vector_for_many_commands() {
+        let mut p = parser();
+        let mut buf =
+            BytesMut::from(&b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING x y\r\n*1\r\n$4\r\nPI"[..]);
+        let mut args = Vec::new();
+        assert_eq!(p.next_command_into(&mut buf, &mut args), Ok(true));
+        assert_eq!(strs(&args), vec![&b"GET"[..], b"k"]);
+        assert_eq!(p.next_command_into(&mut buf, &mut args), Ok(true));
+        assert_eq!(strs(&args), vec![&b"PING"[..], b"x", b"y"]);
+        assert_eq!(p.next_command_into(&mut buf, &mut args), Ok(false));
+        assert!(args.is_empty(), "a partial command leaves nothing behind");
+        buf.extend_from_slice(b"NG\r\n");
+        assert_eq!(p.next_command_into(&mut buf, &mut args), Ok(true));
+        assert_eq!(strs(&args), vec![&b"PING"[..]]);
     }
 
     #[test]

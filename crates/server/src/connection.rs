@@ -102,6 +102,7 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
         rbuf: BytesMut::new(),
         wbuf: BytesMut::new(),
         parser,
+        args: Vec::new(),
         client: Client::new(handle.clone(), authenticated),
         logbuf: convlog::Lines::default(),
         log_prefixes: Default::default(),
@@ -145,6 +146,8 @@ struct Conn {
     rbuf: BytesMut,
     wbuf: BytesMut,
     parser: RequestParser,
+    /// The current command's arguments (slices of the read buffer), reused.
+    args: Vec<Bytes>,
     client: Client,
     /// Conversation-log lines of the current batch, sent once per batch.
     logbuf: convlog::Lines,
@@ -210,6 +213,8 @@ impl Conn {
             // fleet does) keeps no read buffer at all: thousands of idle clients hold none.
             if self.rbuf.is_empty() && (!self.chatty || self.rbuf.capacity() > 2 * MAX_READ_CHUNK) {
                 self.rbuf = BytesMut::new();
+                // (A chatty client keeps its arguments vector too; `Wake::Trim` frees it.)
+                self.args = Vec::new();
             }
             if self.wbuf.capacity() > KEEP_BUSY_WRITE_BUFFER {
                 self.wbuf = BytesMut::new();
@@ -288,6 +293,7 @@ impl Conn {
                     }
                     self.logbuf = convlog::Lines::default();
                     self.log_prefixes.release();
+                    self.args = Vec::new();
                 }
                 Wake::Push => {
                     if let Some(sink) = &self.client.push {
@@ -404,8 +410,11 @@ impl Conn {
             self.build_log_prefixes(ts);
         }
         loop {
-            match self.parser.next_command(&mut self.rbuf) {
-                Ok(Some(args)) => {
+            // The arguments vector is reused from command to command (taken out of `self`
+            // while the command runs, put back after).
+            let mut args = std::mem::take(&mut self.args);
+            match self.parser.next_command_into(&mut self.rbuf, &mut args) {
+                Ok(true) => {
                     if log_on {
                         self.logbuf
                             .command(&self.log_prefixes, &args, &convlog::redactions(&args));
@@ -468,8 +477,16 @@ impl Conn {
                     {
                         return Some(self.write_failure_reason());
                     }
+                    args.clear();
+                    // A command with thousands of arguments does not keep its vector.
+                    if args.capacity() <= 64 {
+                        self.args = args;
+                    }
                 }
-                Ok(None) => return None,
+                Ok(false) => {
+                    self.args = args;
+                    return None;
+                }
                 Err(e) => {
                     Stats::add(&self.shared.stats.local().protocol_errors, 1);
                     let text = e.reply_text();
