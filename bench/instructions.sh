@@ -8,6 +8,7 @@
 # the servers' own code. Knobs: TESTS [set get incr], N [200000], P [16], C [50],
 # SERVERS [redis confab], BIN [target/release/confab, built first] (an older build to compare),
 # CONFAB_ARGS [--conversation-log off] (e.g. "--conversation-log /tmp/x.log" for the log's cost).
+# KEEPALIVE [unset] (0: a new connection per request, the churn cells; use TESTS=ping_mbulk P=1).
 # GET reads a keyspace filled first by SET over the same -r 100000 keys (as in the matrix,
 # where SET runs before GET), so it measures hits, not misses; the fill is counted in its own
 # baseline run and subtracted.
@@ -42,7 +43,7 @@ run_one() {
     redis-benchmark -p "$port" -c "$C" -n "$N" -P 16 -r 100000 -t set -q >/dev/null 2>&1 || echo "fill failed: $name" >&2
   fi
   if [ "$test" != none ]; then
-    redis-benchmark -p "$port" -c "$C" -n "$N" -P "$P" -r 100000 -t "$test" -q >"$OUT/$name-$test.bench" 2>&1 || echo "benchmark failed: $name $test" >&2
+    redis-benchmark -p "$port" -c "$C" -n "$N" -P "$P" -r 100000 -t "$test" ${KEEPALIVE:+-k "$KEEPALIVE"} -q >"$OUT/$name-$test.bench" 2>&1 || echo "benchmark failed: $name $test" >&2
   fi
   redis-cli -p "$port" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
   wait "$pid" 2>/dev/null || true

@@ -116,7 +116,7 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
         trim: None,
     };
     let reason = conn.run().await;
-    let label = std::mem::take(&mut conn.client.log_label);
+    let label = conn.client.take_log_label();
     cmd::tx::discard_state(&shared, &mut conn.client);
     cmd::conn::stop_monitor(&shared, &mut conn.client);
     cmd::pubsub::unsubscribe_all(&shared, &mut conn.client);
@@ -505,8 +505,8 @@ impl Conn {
 
     /// Start this batch's log lines (or restart them after a name change).
     fn build_log_prefixes(&mut self, ts: &str) {
-        self.log_prefixes
-            .build(ts, self.client.handle.id, &self.client.log_label);
+        let id = self.client.handle.id;
+        self.log_prefixes.build(ts, id, self.client.log_label());
         self.prefix_label_version = self.client.log_label_version;
     }
 

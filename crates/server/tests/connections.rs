@@ -427,6 +427,20 @@ async fn conversation_log_records_exchanges() {
     );
     assert!(log.contains("AUTH (redacted)"));
     assert!(log.contains("disconnected: eof"), "{log}");
+    // Unnamed and named clients' disconnect lines carry their label.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(" (- 127.0.0.1:") && l.contains(") disconnected: ")),
+        "{log}"
+    );
+    assert!(log.contains("Client 2 (late 127.0.0.1:"), "{log}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("Client 2 (late 127.0.0.1:") && l.contains(") disconnected: ")),
+        "{log}"
+    );
     assert!(lines.last().unwrap().ends_with("SYSTEM: Server stopped"));
     for l in &lines {
         assert!(

@@ -237,8 +237,9 @@ pub(crate) struct Client {
     pub watched: Vec<(usize, Bytes)>,
     /// Close the connection after this batch's replies are written.
     pub close: Option<CloseReason>,
-    /// Label used in the conversation log: `<name> <addr>`.
-    pub log_label: String,
+    /// Label used in the conversation log: `<name> <addr>`, formatted when first needed
+    /// (empty until then: most connections never log, and churned ones cannot afford it).
+    log_label: String,
     /// Bumped whenever `log_label` changes (the connection caches lines' starts).
     pub log_label_version: u32,
     /// Set by MONITOR: the connection switches to monitor mode.
@@ -267,9 +268,22 @@ pub(crate) struct Client {
     pub wakes: crate::pubsub::Wakes,
 }
 
+/// A client's log label as [`Client::take_log_label`] left it: formatted, or empty and
+/// shown as `- <addr>`.
+pub(crate) struct LazyLabel(String, std::net::SocketAddr);
+
+impl std::fmt::Display for LazyLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            write!(f, "- {}", self.1)
+        } else {
+            f.write_str(&self.0)
+        }
+    }
+}
+
 impl Client {
     pub(crate) fn new(handle: std::sync::Arc<ClientHandle>, authenticated: bool) -> Self {
-        let log_label = format!("- {}", handle.addr);
         Client {
             handle,
             db: 0,
@@ -280,7 +294,7 @@ impl Client {
             watch_flag: WatchFlag::default(),
             watched: Vec::new(),
             close: None,
-            log_label,
+            log_label: String::new(),
             log_label_version: 0,
             monitor_requested: false,
             no_reply: false,
@@ -293,6 +307,19 @@ impl Client {
             log_notes: Vec::new(),
             block: None,
         }
+    }
+
+    /// The conversation log's label for this client: `<name or -> <addr>`.
+    pub(crate) fn log_label(&mut self) -> &str {
+        if self.log_label.is_empty() {
+            self.log_label = format!("- {}", self.handle.addr);
+        }
+        &self.log_label
+    }
+
+    /// The label, taken (for the disconnect line); formatted only if it is needed then.
+    pub(crate) fn take_log_label(&mut self) -> LazyLabel {
+        LazyLabel(std::mem::take(&mut self.log_label), self.handle.addr)
     }
 
     /// Refresh the conversation-log label after a name change.
