@@ -8,7 +8,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -32,6 +32,11 @@ pub(crate) struct Runtime {
     pub timeout_secs: AtomicU64,
     /// Written by CONFIG SET requirepass only; read at AUTH and connect.
     pub requirepass: RwLock<Option<Bytes>>,
+    /// Active-expiry passes per second (1..=500); the sweeper reads it every pass.
+    pub hz: AtomicU32,
+    /// CONFIG SET maxmemory-policy (an index into `cmd::server::MAXMEMORY_POLICIES`); kept
+    /// for CONFIG GET: with no memory limit (confab has none yet) no policy ever applies.
+    pub maxmemory_policy: AtomicUsize,
 }
 
 /// A MONITOR client's queue.
@@ -97,6 +102,8 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
             maxclients: AtomicUsize::new(config.maxclients),
             timeout_secs: AtomicU64::new(config.timeout_secs),
             requirepass: RwLock::new(config.requirepass.clone().map(Bytes::from)),
+            hz: AtomicU32::new(config.hz),
+            maxmemory_policy: AtomicUsize::new(crate::cmd::server::NOEVICTION),
         },
         keyspace: Keyspace::new(config.databases),
         clients: Registry::default(),
@@ -242,13 +249,24 @@ async fn refuse(mut socket: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
 /// a time and a bounded number of keys per lock, so client commands never wait long.
 async fn sweep_expired(shared: Arc<Shared>) {
     const PER_LOCK: usize = 500;
-    let period = Duration::from_millis(1000 / u64::from(shared.config.hz));
-    let mut tick = tokio::time::interval(period);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let every = |hz: u32| {
+        let mut tick = tokio::time::interval(Duration::from_millis(1000 / u64::from(hz.max(1))));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick
+    };
+    let mut hz = shared.runtime.hz.load(Relaxed);
+    let mut tick = every(hz);
     loop {
         tokio::select! {
             _ = shared.shutdown.requested() => return,
             _ = tick.tick() => {}
+        }
+        // CONFIG SET hz takes effect from the next pass.
+        let now_hz = shared.runtime.hz.load(Relaxed);
+        if now_hz != hz {
+            hz = now_hz;
+            tick = every(hz);
+            tick.reset();
         }
         let mut reclaimed = 0u64;
         // One clock read per pass, not per shard (16 x 512 shards, 10 passes a second).

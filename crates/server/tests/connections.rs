@@ -95,6 +95,83 @@ async fn client_kill_and_list() {
     srv.stop().await;
 }
 
+/// Whether the server closed `c`'s connection (a PING gets no reply but EOF or an error).
+async fn client_gone(c: &mut confab_client::Client) -> bool {
+    c.queue(&["PING"]);
+    let _ = c.flush().await;
+    matches!(
+        c.read_frame_timeout(Duration::from_secs(5)).await,
+        Ok(None) | Err(confab_client::Error::Io(_))
+    )
+}
+
+/// CLIENT KILL TYPE picks clients by type, as CLIENT LIST TYPE shows them: a subscriber is
+/// `pubsub`, not `normal`; CLIENT LIST ID lists each id given, in the order given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_kill_by_type() {
+    let srv = TestServer::start().await;
+    let mut me = srv.client().await;
+    let mut plain = srv.client().await;
+    let mut sub = srv.client().await;
+    let id_of = |f: Frame| match f {
+        Frame::Integer(i) => i,
+        other => panic!("{other:?}"),
+    };
+    let plain_id = id_of(cmd(&mut plain, &["CLIENT", "ID"]).await);
+    let sub_id = id_of(cmd(&mut sub, &["CLIENT", "ID"]).await);
+    let _ = cmd(&mut sub, &["SUBSCRIBE", "ch"]).await;
+    let list = cmd(
+        &mut me,
+        &[
+            "CLIENT",
+            "LIST",
+            "ID",
+            &sub_id.to_string(),
+            &plain_id.to_string(),
+            &sub_id.to_string(),
+        ],
+    )
+    .await;
+    let Frame::Bulk(text) = list else {
+        panic!("{list:?}")
+    };
+    let ids: Vec<String> = String::from_utf8_lossy(&text)
+        .lines()
+        .map(|l| l.split(' ').next().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            format!("id={sub_id}"),
+            format!("id={plain_id}"),
+            format!("id={sub_id}")
+        ]
+    );
+    for t in ["master", "replica", "slave"] {
+        assert_eq!(
+            cmd(&mut me, &["CLIENT", "KILL", "TYPE", t]).await,
+            Frame::Integer(0)
+        );
+    }
+    assert_eq!(
+        cmd(&mut me, &["CLIENT", "KILL", "TYPE", "pubsub"]).await,
+        Frame::Integer(1)
+    );
+    assert!(client_gone(&mut sub).await, "subscriber not killed");
+    assert_eq!(cmd(&mut plain, &["PING"]).await, simple("PONG"));
+    assert_eq!(
+        cmd(
+            &mut me,
+            &["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"]
+        )
+        .await,
+        Frame::Integer(1)
+    );
+    assert!(client_gone(&mut plain).await, "normal client not killed");
+    assert_eq!(cmd(&mut me, &["PING"]).await, simple("PONG"));
+    srv.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requirepass_gates_commands() {
     let srv = TestServer::start_with(Config {

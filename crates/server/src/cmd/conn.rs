@@ -438,17 +438,18 @@ fn client_list(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         return syntax();
     }
     let mut out = String::new();
-    for h in ctx.shared.clients.snapshot() {
-        if let Some(ids) = &ids {
-            if !ids.contains(&h.id) {
-                continue;
-            }
-        }
-        if let Some(want_pubsub) = only_pubsub {
-            let is_pubsub = h.subscriptions.load(Relaxed) + h.psubscriptions.load(Relaxed) > 0;
-            if is_pubsub != want_pubsub {
-                continue;
-            }
+    let mut clients = ctx.shared.clients.snapshot();
+    if let Some(ids) = &ids {
+        // One line per id given, in that order (an id given twice is listed twice).
+        let found = clients;
+        clients = ids
+            .iter()
+            .filter_map(|id| found.iter().find(|h| h.id == *id).cloned())
+            .collect();
+    }
+    for h in clients {
+        if only_pubsub.is_some_and(|want| is_pubsub(&h) != want) {
+            continue;
         }
         let name = ctx.shared.commands.name_of(h.last_cmd.load(Relaxed));
         out.push_str(&h.info_line(name));
@@ -531,7 +532,11 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             || addr.as_ref().is_some_and(|x| *x != h.addr.to_string())
             || laddr.as_ref().is_some_and(|x| *x != h.laddr.to_string())
             || maxage.is_some_and(|m| h.created.elapsed().as_secs() < m)
-            || only_type.as_deref().is_some_and(|t| !matches!(t, "normal"))
+            || only_type.as_deref().is_some_and(|t| match t {
+                "normal" => is_pubsub(&h),
+                "pubsub" => !is_pubsub(&h),
+                _ => true, // no replicas or masters here
+            })
             || (skipme && h.id == me)
         {
             continue;
@@ -540,6 +545,11 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         killed += 1;
     }
     int(killed)
+}
+
+/// Redis's client type `pubsub`: subscribed to a channel, pattern or shard channel.
+fn is_pubsub(h: &crate::clients::ClientHandle) -> bool {
+    h.subscriptions.load(Relaxed) + h.psubscriptions.load(Relaxed) > 0
 }
 
 fn kill(me: &mut Client, target: &crate::clients::ClientHandle) {

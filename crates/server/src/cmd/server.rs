@@ -234,11 +234,14 @@ fn config_params(shared: &Shared) -> Vec<(&'static str, String)> {
             "client-query-buffer-limit",
             c.query_buffer_limit.to_string(),
         ),
-        ("hz", c.hz.to_string()),
+        ("hz", shared.runtime.hz.load(Relaxed).to_string()),
         ("save", String::new()),
         ("appendonly", "no".into()),
         ("maxmemory", "0".into()),
-        ("maxmemory-policy", "noeviction".into()),
+        (
+            "maxmemory-policy",
+            MAXMEMORY_POLICIES[shared.runtime.maxmemory_policy.load(Relaxed)].into(),
+        ),
         ("io-threads", c.threads.to_string()),
         (
             "conversation-log",
@@ -290,6 +293,7 @@ fn config(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             Frame::Map(out)
         }
         ("set", n) if n >= 4 && n.is_multiple_of(2) => config_set(ctx, &a[2..]),
+        ("set", n) if n >= 4 => err("ERR syntax error"),
         ("set", _) => arity_error("config|set"),
         ("resetstat", 2) => {
             ctx.shared.stats.reset();
@@ -303,16 +307,85 @@ fn config(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     }
 }
 
-/// Parameters CONFIG SET can change (the others CONFIG GET shows are fixed at start).
+/// Parameters CONFIG SET accepts (the others CONFIG GET shows are fixed at start: Redis's
+/// immutable ones, and confab's own). `port`, `bind` and the two size limits are checked as
+/// Redis checks them, and then accepted only when they keep the running value.
 const SETTABLE: &[&str] = &[
     "maxclients",
     "timeout",
+    "hz",
     "appendonly",
     "save",
     "requirepass",
     "maxmemory-policy",
     "maxmemory",
+    "port",
+    "bind",
+    "proto-max-bulk-len",
+    "client-query-buffer-limit",
 ];
+
+/// `maxmemory-policy` values, in Redis's order (its error message lists them so).
+pub(crate) const MAXMEMORY_POLICIES: &[&str] = &[
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "noeviction",
+];
+/// The default policy's index in [`MAXMEMORY_POLICIES`].
+pub(crate) const NOEVICTION: usize = 7;
+
+/// A memory value as Redis's `memtoull` reads it: digits with an optional unit (`b`, `k`,
+/// `kb`, `m`, `mb`, `g`, `gb`, any case; `k` is 1000, `kb` 1024). As there, no digits read
+/// as 0, and an overflow saturates before the unit multiplies (wrapping).
+fn parse_memory(v: &[u8]) -> Option<u64> {
+    let digits = v.iter().take_while(|c| c.is_ascii_digit()).count();
+    let unit = String::from_utf8_lossy(&v[digits..]).to_ascii_lowercase();
+    let mul: u64 = match unit.as_str() {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    let n = v[..digits].iter().fold(0u64, |n, d| {
+        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+    });
+    Some(n.wrapping_mul(mul))
+}
+
+/// Redis's `save` value check: whitespace-separated pairs of seconds (>= 1) and changes
+/// (>= 0), each an optionally signed decimal (`strtoll` consuming the whole word).
+fn valid_save(v: &[u8]) -> bool {
+    let words: Vec<&[u8]> = v
+        .split(|c| c.is_ascii_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.len() % 2 == 0
+        && words.iter().enumerate().all(|(i, w)| {
+            let (negative, digits) = match w.split_first() {
+                Some((b'-', rest)) => (true, rest),
+                Some((b'+', rest)) => (false, rest),
+                _ => (false, *w),
+            };
+            let number = !digits.is_empty() && digits.iter().all(u8::is_ascii_digit);
+            let zero = digits.iter().all(|d| *d == b'0');
+            // Seconds must be at least 1, changes at least 0.
+            number
+                && if i % 2 == 0 {
+                    !zero && !negative
+                } else {
+                    zero || !negative
+                }
+        })
+}
 
 fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
     // Validate everything first so a bad pair changes nothing (Redis applies atomically), in
@@ -348,13 +421,59 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
                 "ERR CONFIG SET failed (possibly related to argument '{param}') - {why}"
             ))
         };
+        let int_in = |lo: i64, hi: i64| match super::parse_i64(value) {
+            None => Err(fail("argument couldn't be parsed into an integer")),
+            Some(n) if n < lo || n > hi => Err(fail(&format!(
+                "argument must be between {lo} and {hi} inclusive"
+            ))),
+            Some(n) => Ok(n),
+        };
+        let memory_in = |lo: u64, hi: u64| match parse_memory(value) {
+            None => Err(fail("argument must be a memory value")),
+            Some(n) if n < lo || n > hi => Err(fail(&format!(
+                "argument must be between {lo} and {hi} inclusive"
+            ))),
+            Some(n) => Ok(n),
+        };
         match param {
-            "maxclients" | "timeout" => {
-                let Some(n) = super::parse_i64(value) else {
-                    return fail("argument couldn't be parsed into an integer");
+            "maxclients" => {
+                if let Err(e) = int_in(1, u32::MAX.into()) {
+                    return e;
+                }
+            }
+            "timeout" | "hz" => {
+                if let Err(e) = int_in(0, i32::MAX.into()) {
+                    return e;
+                }
+            }
+            "port" => match int_in(0, 65535) {
+                Err(e) => return e,
+                Ok(p) if p != i64::from(ctx.shared.local_addr.port()) => {
+                    return fail("confab cannot move a running server to another port")
+                }
+                Ok(_) => {}
+            },
+            "bind" => {
+                let words: Vec<&[u8]> = value
+                    .split(|c| c.is_ascii_whitespace())
+                    .filter(|w| !w.is_empty())
+                    .collect();
+                if words != [ctx.shared.config.bind.as_bytes()] {
+                    return fail("confab cannot move a running server to other addresses");
+                }
+            }
+            "proto-max-bulk-len" | "client-query-buffer-limit" => {
+                let current = if param == "proto-max-bulk-len" {
+                    ctx.shared.config.max_bulk_len as u64
+                } else {
+                    ctx.shared.config.query_buffer_limit as u64
                 };
-                if n < 0 || (param == "maxclients" && n < 1) {
-                    return fail("argument must be between 1 and 4294967295 inclusive");
+                match memory_in(1024 * 1024, i64::MAX as u64) {
+                    Err(e) => return e,
+                    Ok(n) if n != current => {
+                        return fail("confab sets this limit at start only (a flag)")
+                    }
+                    Ok(_) => {}
                 }
             }
             "appendonly" => {
@@ -365,26 +484,52 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
                     return fail("persistence is not supported by confab yet");
                 }
             }
-            "save" | "requirepass" | "maxmemory-policy" => {}
-            "maxmemory" => {
-                if &value[..] != b"0" {
-                    return fail("memory limits are not supported by confab yet");
+            "save" => {
+                if !valid_save(value) {
+                    return fail("Invalid save parameters");
+                }
+                if value.iter().any(|c| !c.is_ascii_whitespace()) {
+                    return fail("persistence is not supported by confab yet");
                 }
             }
+            "maxmemory-policy" => {
+                if !MAXMEMORY_POLICIES.iter().any(|p| eq_ic(value, p)) {
+                    return fail(&format!(
+                        "argument(s) must be one of the following: {}",
+                        MAXMEMORY_POLICIES.join(", ")
+                    ));
+                }
+            }
+            "requirepass" => {}
+            "maxmemory" => match memory_in(0, u64::MAX) {
+                Err(e) => return e,
+                Ok(0) => {}
+                Ok(_) => return fail("memory limits are not supported by confab yet"),
+            },
             // (Not reached: the first pass lets only SETTABLE names through.)
             _ => return fail("can't set immutable config"),
         }
         changes.push((param, value.clone()));
     }
     for (param, value) in changes {
+        let n = super::parse_i64(&value).unwrap_or(0);
         match param {
-            "maxclients" => {
-                let n = super::parse_i64(&value).unwrap_or(1).max(1);
-                ctx.shared.runtime.maxclients.store(n as usize, Relaxed);
-            }
-            "timeout" => {
-                let n = super::parse_i64(&value).unwrap_or(0).max(0);
-                ctx.shared.runtime.timeout_secs.store(n as u64, Relaxed);
+            "maxclients" => ctx
+                .shared
+                .runtime
+                .maxclients
+                .store(n.max(1) as usize, Relaxed),
+            "timeout" => ctx
+                .shared
+                .runtime
+                .timeout_secs
+                .store(n.max(0) as u64, Relaxed),
+            // Redis keeps hz within 1..=500 (CONFIG GET shows the value kept).
+            "hz" => ctx.shared.runtime.hz.store(n.clamp(1, 500) as u32, Relaxed),
+            "maxmemory-policy" => {
+                if let Some(i) = MAXMEMORY_POLICIES.iter().position(|p| eq_ic(&value, p)) {
+                    ctx.shared.runtime.maxmemory_policy.store(i, Relaxed);
+                }
             }
             "requirepass" => {
                 *ctx.shared
