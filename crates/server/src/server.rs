@@ -64,6 +64,12 @@ pub(crate) struct Shared {
     pub shutdown_announced: CancellationToken,
     pub local_addr: SocketAddr,
     pub started: Instant,
+    /// When the server started, in Unix seconds (INFO's `rdb_last_save_time`, as Redis sets
+    /// it at start when it has loaded nothing).
+    pub started_unix: u64,
+    /// INFO's `run_id` and `master_replid`: 40 random hex digits each, new at every start.
+    pub run_id: String,
+    pub replid: String,
     /// MONITOR clients. Locked only when a monitor connects or leaves and, while
     /// `monitor_count > 0`, once per command to fan the line out.
     pub monitors: Mutex<Vec<MonitorSink>>,
@@ -115,6 +121,9 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
         shutdown_announced: CancellationToken::new(),
         local_addr,
         started: Instant::now(),
+        started_unix: now_ms() / 1000,
+        run_id: random_hex40(),
+        replid: random_hex40(),
         monitors: Mutex::new(Vec::new()),
         monitor_count: AtomicUsize::new(0),
         pubsub: Default::default(),
@@ -181,6 +190,15 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
     let _ = log_join.await;
     tracing::info!("server stopped");
     Ok(())
+}
+
+/// 40 random hex digits (a Redis run id).
+fn random_hex40() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..40)
+        .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
+        .collect()
 }
 
 async fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {

@@ -1,10 +1,11 @@
-//! Server-wide counters for INFO (stats and commandstats sections).
+//! Server-wide counters for INFO (stats, commandstats and errorstats sections).
 //!
 //! DESIGN. Counters are striped: each thread adds to its own cache-line-aligned [`Stripe`]
 //! (picked once per thread), and INFO sums the stripes. Two worker threads counting every
 //! command on one shared counter would bounce that cache line between cores on every request.
 //! Relaxed atomics: each counter is independent and only read for reporting.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 /// Per-command counters (INFO commandstats).
@@ -32,6 +33,8 @@ pub(crate) struct Stripe {
     pub total_error_replies: AtomicU64,
     /// One slot per command of the dispatch table, indexed by its `idx`.
     pub commands: Box<[CommandStat]>,
+    /// Error replies by prefix (INFO errorstats). Locked only to count an error reply.
+    errors: parking_lot::Mutex<BTreeMap<Box<[u8]>, u64>>,
 }
 
 /// Counters shown by INFO.
@@ -70,6 +73,31 @@ impl Stats {
         counter.fetch_add(n, Relaxed);
     }
 
+    /// Count an error reply (`total_error_replies` and its prefix in INFO errorstats).
+    pub(crate) fn error_reply(&self, message: &[u8]) {
+        let stripe = self.local();
+        Self::add(&stripe.total_error_replies, 1);
+        let prefix = error_prefix(message);
+        let mut errors = stripe.errors.lock();
+        match errors.get_mut(prefix) {
+            Some(n) => *n += 1,
+            None => {
+                errors.insert(prefix.into(), 1);
+            }
+        }
+    }
+
+    /// Error replies by prefix, over all stripes, in byte order (as Redis lists them).
+    pub(crate) fn errors(&self) -> BTreeMap<Box<[u8]>, u64> {
+        let mut all: BTreeMap<Box<[u8]>, u64> = BTreeMap::new();
+        for s in self.stripes.iter() {
+            for (prefix, n) in s.errors.lock().iter() {
+                *all.entry(prefix.clone()).or_default() += n;
+            }
+        }
+        all
+    }
+
     /// Sum of one counter over all stripes.
     pub(crate) fn total(&self, f: impl Fn(&Stripe) -> &AtomicU64) -> u64 {
         self.stripes.iter().map(|s| f(s).load(Relaxed)).sum()
@@ -100,11 +128,47 @@ impl Stats {
             ] {
                 c.store(0, Relaxed);
             }
+            s.errors.lock().clear();
             for c in s.commands.iter() {
                 for x in [&c.calls, &c.usec, &c.rejected, &c.failed] {
                     x.store(0, Relaxed);
                 }
             }
         }
+    }
+}
+
+/// An error reply's prefix as Redis counts it: the word before the first space when that
+/// space is among the first 31 bytes, else `ERR`.
+fn error_prefix(message: &[u8]) -> &[u8] {
+    match memchr::memchr(b' ', &message[..message.len().min(31)]) {
+        Some(i) => &message[..i],
+        None => b"ERR",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_counted_by_prefix() {
+        assert_eq!(
+            error_prefix(b"WRONGTYPE Operation against a key"),
+            b"WRONGTYPE"
+        );
+        assert_eq!(error_prefix(b"ERR unknown command"), b"ERR");
+        assert_eq!(error_prefix(b"NOSPACEHERE"), b"ERR");
+        assert_eq!(error_prefix(b"ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFG x"), b"ERR");
+        let stats = Stats::new(1);
+        stats.error_reply(b"WRONGTYPE x");
+        stats.error_reply(b"ERR y");
+        stats.error_reply(b"ERR z");
+        let errors = stats.errors();
+        let listed: Vec<(&[u8], u64)> = errors.iter().map(|(k, v)| (&k[..], *v)).collect();
+        assert_eq!(listed, [(&b"ERR"[..], 2), (&b"WRONGTYPE"[..], 1)]);
+        assert_eq!(stats.total(|s| &s.total_error_replies), 3);
+        stats.reset();
+        assert!(stats.errors().is_empty());
     }
 }

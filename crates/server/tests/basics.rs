@@ -182,3 +182,89 @@ async fn memory_usage_follows_the_data() {
     );
     srv.stop().await;
 }
+
+/// INFO's sections come in Redis 7.0's order (default and `all`), errorstats counts error
+/// replies by prefix until CONFIG RESETSTAT, and the replication section says what client
+/// libraries look for (`role:master`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn info_sections_errorstats_and_replication() {
+    let srv = TestServer::start().await;
+    let mut c = srv.client().await;
+    let info = |f: Frame| match f {
+        Frame::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
+        other => panic!("{other:?}"),
+    };
+    let headers = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("# "))
+            .map(|l| l[2..].to_string())
+            .collect()
+    };
+    let default = info(cmd(&mut c, &["INFO"]).await);
+    assert_eq!(
+        headers(&default),
+        [
+            "Server",
+            "Clients",
+            "Memory",
+            "Persistence",
+            "Stats",
+            "Replication",
+            "CPU",
+            "Modules",
+            "Errorstats",
+            "Cluster",
+            "Keyspace"
+        ]
+    );
+    let all = info(cmd(&mut c, &["INFO", "all"]).await);
+    assert_eq!(
+        headers(&all),
+        [
+            "Server",
+            "Clients",
+            "Memory",
+            "Persistence",
+            "Stats",
+            "Replication",
+            "CPU",
+            "Modules",
+            "Commandstats",
+            "Errorstats",
+            "Cluster",
+            "Keyspace"
+        ]
+    );
+    let run_id = default
+        .lines()
+        .find_map(|l| l.strip_prefix("run_id:"))
+        .expect("run_id");
+    assert!(run_id.len() == 40 && run_id.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert!(default.contains("\r\nrole:master\r\nconnected_slaves:0\r\n"));
+    assert!(default.contains("\r\ncluster_enabled:0\r\n"));
+    assert!(default.contains("\r\nused_cpu_user:"));
+
+    // Two ERR replies (arity, unknown command) and one WRONGTYPE.
+    assert!(matches!(cmd(&mut c, &["GET"]).await, Frame::Error(_)));
+    assert!(matches!(
+        cmd(&mut c, &["NOSUCHCOMMAND"]).await,
+        Frame::Error(_)
+    ));
+    assert_eq!(cmd(&mut c, &["SET", "s", "v"]).await, simple("OK"));
+    assert!(matches!(
+        cmd(&mut c, &["LPUSH", "s", "x"]).await,
+        Frame::Error(_)
+    ));
+    let errors = info(cmd(&mut c, &["INFO", "errorstats"]).await);
+    assert_eq!(
+        errors,
+        "# Errorstats\r\nerrorstat_ERR:count=2\r\nerrorstat_WRONGTYPE:count=1\r\n"
+    );
+    assert!(info(cmd(&mut c, &["INFO", "stats"]).await).contains("\r\ntotal_error_replies:3\r\n"));
+    assert_eq!(cmd(&mut c, &["CONFIG", "RESETSTAT"]).await, simple("OK"));
+    assert_eq!(
+        info(cmd(&mut c, &["INFO", "errorstats"]).await),
+        "# Errorstats\r\n"
+    );
+    srv.stop().await;
+}

@@ -598,9 +598,9 @@ pub(crate) fn record(shared: &Shared, def: &CommandDef, took: std::time::Duratio
     Stats::add(&s.calls, 1);
     Stats::add(&s.usec, took.as_micros() as u64);
     Stats::add(&shared.stats.local().commands_processed, 1);
-    if let Frame::Error(_) = frame {
+    if let Frame::Error(e) = frame {
         Stats::add(&s.failed, 1);
-        Stats::add(&shared.stats.local().total_error_replies, 1);
+        shared.stats.error_reply(e);
     }
 }
 
@@ -614,7 +614,9 @@ fn reject(
     if let Some(s) = stats {
         Stats::add(&s.rejected, 1);
     }
-    Stats::add(&shared.stats.local().total_error_replies, 1);
+    if let Frame::Error(e) = &reply {
+        shared.stats.error_reply(e);
+    }
     if client.multi.is_some() {
         client.multi_error = true;
     }

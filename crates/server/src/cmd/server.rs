@@ -547,12 +547,19 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
 
 // ---- INFO -------------------------------------------------------------------------------------
 
+/// INFO's sections in Redis 7.0's order. `modules` is listed as Redis's `module_list`
+/// (it answers to both names); Redis's `latencystats` is not served yet.
 const DEFAULT_SECTIONS: &[&str] = &[
     "server",
     "clients",
     "memory",
     "persistence",
     "stats",
+    "replication",
+    "cpu",
+    "module_list",
+    "errorstats",
+    "cluster",
     "keyspace",
 ];
 const ALL_SECTIONS: &[&str] = &[
@@ -561,8 +568,12 @@ const ALL_SECTIONS: &[&str] = &[
     "memory",
     "persistence",
     "stats",
+    "replication",
+    "cpu",
+    "module_list",
     "commandstats",
     "errorstats",
+    "cluster",
     "keyspace",
 ];
 
@@ -583,6 +594,42 @@ fn info(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     }
     // A verbatim string (`=txt:`) in RESP3, as Redis's addReplyVerbatim; RESP2 gets a bulk.
     super::conn::verbatim(info_text(ctx.shared, &wanted))
+}
+
+/// User, system, children's user and children's system CPU time in clock ticks (1/100 s)
+/// from a `/proc/.../stat` file (zeros where unavailable).
+fn cpu_times(path: &str) -> [u64; 4] {
+    let mut t = [0; 4];
+    if let Ok(text) = std::fs::read_to_string(path) {
+        // Fields after the command name (which may hold spaces, closed by the last ')'):
+        // state is field 3; utime, stime, cutime, cstime are fields 14 to 17.
+        if let Some(rest) = text.rsplit_once(')').map(|(_, r)| r) {
+            for (slot, v) in t.iter_mut().zip(rest.split_whitespace().skip(11)) {
+                *slot = v.parse().unwrap_or(0);
+            }
+        }
+    }
+    t
+}
+
+/// Clock ticks (USER_HZ, 100 on Linux) as Redis prints rusage times: `seconds.micros`.
+fn seconds(ticks: u64) -> String {
+    format!("{}.{:06}", ticks / 100, (ticks % 100) * 10_000)
+}
+
+/// Redis's `getSafeInfoString`: characters that would break INFO's `key:value` lines
+/// (`#`, `:`, newlines) become `_`.
+fn safe_info_string(b: &[u8]) -> String {
+    String::from_utf8_lossy(b)
+        .chars()
+        .map(|c| {
+            if matches!(c, '#' | ':' | '\r' | '\n') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// Resident set size of this process in bytes, from /proc (0 where unavailable).
@@ -632,11 +679,13 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
             "arch_bits:64".into(),
             "multiplexing_api:epoll".into(),
             format!("process_id:{}", std::process::id()),
-            format!("tcp_port:{}", shared.local_addr.port()),
             format!("server_time_usec:{now_us}"),
             format!("uptime_in_seconds:{up}"),
             format!("uptime_in_days:{}", up / 86_400),
-            format!("hz:{}", shared.config.hz),
+            format!("run_id:{}", shared.run_id),
+            format!("tcp_port:{}", shared.local_addr.port()),
+            format!("hz:{}", shared.runtime.hz.load(Relaxed)),
+            format!("configured_hz:{}", shared.runtime.hz.load(Relaxed)),
             format!("io_threads_active:{}", u8::from(shared.config.threads > 1)),
             format!("threads:{}", shared.config.threads),
         ];
@@ -660,14 +709,19 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
         let rss = rss_bytes();
         let _ = write!(
             out,
-            "used_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nmem_allocator:libc\r\n",
+            "used_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:{}\r\nmem_allocator:libc\r\n",
             human(rss),
-            human(rss)
+            human(rss),
+            MAXMEMORY_POLICIES[shared.runtime.maxmemory_policy.load(Relaxed)]
         );
     }
     if want("persistence") {
         section(&mut out, "Persistence");
-        out.push_str("loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n");
+        let _ = write!(
+            out,
+            "loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_last_write_status:ok\r\n",
+            shared.started_unix
+        );
     }
     if want("stats") {
         section(&mut out, "Stats");
@@ -690,6 +744,33 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
             lc.dropped_lines.load(Relaxed),
             lc.write_errors.load(Relaxed),
         );
+    }
+    if want("replication") {
+        // A primary with no replicas (confab has no replication yet), in Redis's fields.
+        section(&mut out, "Replication");
+        let _ = write!(
+            out,
+            "role:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+            shared.replid
+        );
+    }
+    if want("cpu") {
+        section(&mut out, "CPU");
+        let me = cpu_times("/proc/self/stat");
+        let thread = cpu_times("/proc/thread-self/stat");
+        let _ = write!(
+            out,
+            "used_cpu_sys:{}\r\nused_cpu_user:{}\r\nused_cpu_sys_children:{}\r\nused_cpu_user_children:{}\r\nused_cpu_sys_main_thread:{}\r\nused_cpu_user_main_thread:{}\r\n",
+            seconds(me[1]),
+            seconds(me[0]),
+            seconds(me[3]),
+            seconds(me[2]),
+            seconds(thread[1]),
+            seconds(thread[0]),
+        );
+    }
+    if want("module_list") || want("modules") {
+        section(&mut out, "Modules");
     }
     if want("commandstats") {
         section(&mut out, "Commandstats");
@@ -715,6 +796,13 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
     }
     if want("errorstats") {
         section(&mut out, "Errorstats");
+        for (prefix, n) in shared.stats.errors() {
+            let _ = write!(out, "errorstat_{}:count={n}\r\n", safe_info_string(&prefix));
+        }
+    }
+    if want("cluster") {
+        section(&mut out, "Cluster");
+        out.push_str("cluster_enabled:0\r\n");
     }
     if want("keyspace") {
         section(&mut out, "Keyspace");
