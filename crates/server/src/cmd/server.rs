@@ -99,6 +99,8 @@ const COMMAND_HELP: &[&str] = &[
     "    commands are returned.",
     "GETKEYS <full-command>",
     "    Return the keys from a full Redis command.",
+    "GETKEYSANDFLAGS <full-command>",
+    "    Return the keys and the access flags from a full Redis command.",
     "HELP",
     "    Prints this help.",
 ];
@@ -180,29 +182,149 @@ fn command(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             }
             syntax()
         }
-        "getkeys" if a.len() >= 4 => {
-            let Some(def) = shared.commands.get(&a[2]) else {
-                return err("ERR Invalid command specified");
-            };
-            if !super::arity_ok(def.spec.arity, a.len() - 2) {
-                return err("ERR Invalid number of arguments specified for command");
-            }
-            let keys: Vec<Frame> = def
-                .spec
-                .key_indexes(a.len() - 2)
-                .filter_map(|i| a.get(i + 2))
-                .map(|k| bulk(k.clone()))
-                .collect();
-            if keys.is_empty() {
-                return err("ERR The command has no key arguments");
-            }
-            Frame::Array(keys)
-        }
+        "getkeys" | "getkeysandflags" if a.len() >= 4 => getkeys(shared, &a[2..], sub == "getkeys"),
         _ => match table::lookup_sub("command", &sub) {
             Some(spec) => arity_error(spec.name),
             None => unknown_subcommand("command", &a[1]),
         },
     }
+}
+
+/// COMMAND GETKEYS / GETKEYSANDFLAGS for `full` (a command with its arguments), as Redis 7.0's
+/// `getKeysSubcommandImpl`: the command (or subcommand) is looked up, must have keys and a
+/// fitting argument count; its key specs then find the keys (SET's own rule gives its flags,
+/// which depend on GET).
+fn getkeys(shared: &Shared, full: &[Bytes], names_only: bool) -> Frame {
+    let Some(def) = shared.commands.get(&full[0]) else {
+        return err("ERR Invalid command specified");
+    };
+    let mut spec = def.spec;
+    if full.len() > 1 && !spec.subcommands.is_empty() {
+        match table::lookup_sub(spec.name, &String::from_utf8_lossy(&full[1])) {
+            Some(sub) => spec = sub,
+            None => return err("ERR Invalid command specified"),
+        }
+    }
+    let variable_flags = spec
+        .key_specs
+        .iter()
+        .any(|k| k.flags.contains(&"variable_flags"));
+    let has_keys = spec.key_specs.iter().any(|k| !k.flags.contains(&"not_key"));
+    if !has_keys {
+        return err("ERR The command has no key arguments");
+    }
+    if !super::arity_ok(spec.arity, full.len()) {
+        return err("ERR Invalid number of arguments specified for command");
+    }
+    let keys: Vec<(usize, Vec<&'static str>)> = if variable_flags && spec.name == "set" {
+        // setGetKeys: the key is overwritten, unless GET reads it first.
+        let get = full.iter().skip(3).any(|a| eq_ic(a, "get"));
+        let flags = if get {
+            vec!["RW", "access", "update"]
+        } else {
+            vec!["OW", "update"]
+        };
+        vec![(1, flags)]
+    } else {
+        key_positions(spec, full).unwrap_or_default()
+    };
+    if keys.is_empty() {
+        return if spec.flags.contains(&"no_mandatory_keys") {
+            Frame::Array(Vec::new())
+        } else {
+            err("ERR Invalid arguments specified for command")
+        };
+    }
+    Frame::Array(
+        keys.into_iter()
+            .map(|(i, flags)| {
+                let key = bulk(full[i].clone());
+                if names_only {
+                    key
+                } else {
+                    Frame::Array(vec![
+                        key,
+                        Frame::Set(
+                            flags
+                                .into_iter()
+                                .map(|f| Frame::Simple(Bytes::from_static(f.as_bytes())))
+                                .collect(),
+                        ),
+                    ])
+                }
+            })
+            .collect(),
+    )
+}
+
+/// Redis 7.0's `getKeysUsingKeySpecs`: each key spec finds its first key (at an index, or
+/// after a keyword) and the keys after it (a range, or a count in the arguments). `None`
+/// when a spec does not fit the arguments (a count that is not a number, keys past the end).
+fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> Option<Vec<(usize, Vec<&'static str>)>> {
+    use table::{BeginSearch, FindKeys};
+    let argc = argv.len() as i64;
+    let mut keys = Vec::new();
+    for ks in spec.key_specs {
+        if ks.flags.contains(&"not_key") {
+            continue;
+        }
+        let mut first: i64 = match ks.begin_search {
+            BeginSearch::Index(i) => i64::from(i),
+            BeginSearch::Keyword(word, from) => {
+                let from = i64::from(from);
+                // As Redis searches: up to the one before last, or down to the third
+                // argument (a keyword with no key after it is not a match).
+                let found = if from > 0 {
+                    (from..argc - 1).find(|&i| eq_ic(&argv[i as usize], word))
+                } else {
+                    (2..=(argc + from).min(argc - 1))
+                        .rev()
+                        .find(|&i| eq_ic(&argv[i as usize], word))
+                };
+                match found {
+                    Some(i) => i + 1,
+                    None => continue, // keyword absent: this spec has no keys
+                }
+            }
+            BeginSearch::Unknown => return None,
+        };
+        let (last, step) = match ks.find_keys {
+            FindKeys::Range(lastkey, step, limit) => {
+                let (lastkey, limit) = (i64::from(lastkey), i64::from(limit));
+                let last = if lastkey >= 0 {
+                    first + lastkey
+                } else if limit == 0 {
+                    argc + lastkey
+                } else {
+                    first + ((argc - first) / limit + lastkey)
+                };
+                (last, i64::from(step))
+            }
+            FindKeys::Keynum(keynumidx, firstkey, step) => {
+                let at = first + i64::from(keynumidx);
+                if i64::from(keynumidx) >= argc || at >= argc {
+                    return None;
+                }
+                let n = super::parse_i64(&argv[at as usize]).filter(|n| *n >= 0)?;
+                first += i64::from(firstkey);
+                (first + n - 1, i64::from(step))
+            }
+            FindKeys::Unknown => return None,
+        };
+        if last >= argc || last < first || first >= argc {
+            return None;
+        }
+        let flags: Vec<&'static str> = ks.flags.to_vec();
+        let mut i = first;
+        while i <= last {
+            keys.push((i as usize, flags.clone()));
+            i += step.max(1);
+        }
+        if ks.flags.contains(&"incomplete") {
+            return None;
+        }
+    }
+    Some(keys)
 }
 
 // ---- CONFIG -----------------------------------------------------------------------------------
