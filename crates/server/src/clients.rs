@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{
-    AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering, Ordering::Relaxed,
+    AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering, Ordering::Relaxed,
 };
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -109,13 +109,18 @@ pub(crate) struct ClientHandle {
     pub last_active_ms: AtomicU64,
     pub db: AtomicUsize,
     pub resp: AtomicU8,
-    /// Index of the last command in the dispatch table, for `cmd=`.
+    /// Stats slot of the last command (`Commands::slot`, `usize::MAX` for an unknown one),
+    /// for `cmd=`.
     pub last_cmd: AtomicUsize,
-    pub in_multi: AtomicBool,
-    /// Channel (and shard channel) subscriptions, for `sub=`.
+    /// Commands queued since MULTI (-1 outside MULTI; kept while EXEC runs them), for
+    /// `multi=` and the `x` flag.
+    pub multi: AtomicI64,
+    /// Channel subscriptions, for `sub=`.
     pub subscriptions: AtomicUsize,
     /// Pattern subscriptions, for `psub=`.
     pub psubscriptions: AtomicUsize,
+    /// Shard channel subscriptions, for `ssub=`.
+    pub ssubscriptions: AtomicUsize,
     pub is_monitor: AtomicBool,
     /// Name, library name and version: written by SETNAME/SETINFO/HELLO, read by CLIENT LIST.
     pub names: Mutex<ClientNames>,
@@ -150,6 +155,14 @@ impl ClientHandle {
 
     /// One CLIENT LIST / CLIENT INFO line (without the trailing newline), in Redis 7.2's
     /// field order.
+    /// Redis's client type `pubsub`: subscribed to a channel, pattern or shard channel.
+    pub(crate) fn is_pubsub(&self) -> bool {
+        self.subscriptions.load(Relaxed)
+            + self.psubscriptions.load(Relaxed)
+            + self.ssubscriptions.load(Relaxed)
+            > 0
+    }
+
     pub(crate) fn info_line(&self, cmd_name: &str) -> String {
         let names = self.names.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let age = self.created.elapsed().as_secs();
@@ -158,17 +171,18 @@ impl ClientHandle {
         if self.is_monitor.load(Relaxed) {
             flags.push('O');
         }
-        if self.in_multi.load(Relaxed) {
+        let multi = self.multi.load(Relaxed);
+        if multi >= 0 {
             flags.push('x');
         }
-        if self.subscriptions.load(Relaxed) + self.psubscriptions.load(Relaxed) > 0 {
+        if self.is_pubsub() {
             flags.push('P');
         }
         if flags.is_empty() {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -179,7 +193,8 @@ impl ClientHandle {
             self.db.load(Relaxed),
             self.subscriptions.load(Relaxed),
             self.psubscriptions.load(Relaxed),
-            if self.in_multi.load(Relaxed) { 0 } else { -1 },
+            self.ssubscriptions.load(Relaxed),
+            multi,
             cmd_name,
             self.resp.load(Relaxed),
             String::from_utf8_lossy(&names.lib_name),

@@ -113,7 +113,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
         },
         keyspace: Keyspace::new(config.databases),
         clients: Registry::default(),
-        stats: Stats::new(commands.len()),
+        stats: Stats::new(commands.slot_count()),
         log,
         commands,
         shutdown: shutdown.clone(),

@@ -95,6 +95,63 @@ async fn client_kill_and_list() {
     srv.stop().await;
 }
 
+/// CLIENT LIST names the last command as Redis does (`config|get` for a subcommand, `NULL`
+/// after an unknown one, a queued command inside MULTI), shows `multi=` and `ssub=`, and INFO
+/// commandstats counts subcommands on their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_list_shows_last_command_and_transaction() {
+    let srv = TestServer::start().await;
+    let mut me = srv.client().await;
+    let mut b = srv.client().await;
+    let Frame::Integer(id) = cmd(&mut b, &["CLIENT", "ID"]).await else {
+        panic!()
+    };
+    let id = id.to_string();
+    async fn client_line(me: &mut confab_client::Client, id: &str) -> String {
+        match cmd(me, &["CLIENT", "LIST", "ID", id]).await {
+            Frame::Bulk(t) => String::from_utf8_lossy(&t).into_owned(),
+            other => panic!("{other:?}"),
+        }
+    }
+    let _ = cmd(&mut b, &["CONFIG", "GET", "timeout"]).await;
+    assert!(client_line(&mut me, &id).await.contains(" cmd=config|get "));
+    let _ = cmd(&mut b, &["NOSUCHCOMMAND"]).await;
+    assert!(client_line(&mut me, &id).await.contains(" cmd=NULL "));
+    let _ = cmd(&mut b, &["CONFIG", "NOSUCHSUB"]).await;
+    assert!(client_line(&mut me, &id).await.contains(" cmd=NULL "));
+    assert_eq!(cmd(&mut b, &["MULTI"]).await, simple("OK"));
+    assert_eq!(cmd(&mut b, &["GET", "x"]).await, simple("QUEUED"));
+    let line = client_line(&mut me, &id).await;
+    assert!(
+        line.contains(" flags=x ") && line.contains(" multi=1 ") && line.contains(" cmd=get "),
+        "{line}"
+    );
+    let _ = cmd(&mut b, &["EXEC"]).await;
+    let line = client_line(&mut me, &id).await;
+    assert!(
+        line.contains(" flags=N ") && line.contains(" multi=-1 "),
+        "{line}"
+    );
+    b.queue(&["SSUBSCRIBE", "s1", "s2"]);
+    b.flush().await.unwrap();
+    for _ in 0..2 {
+        b.read_frame_timeout(Duration::from_secs(5)).await.unwrap();
+    }
+    let line = client_line(&mut me, &id).await;
+    assert!(
+        line.contains(" flags=P ") && line.contains(" sub=0 psub=0 ssub=2 "),
+        "{line}"
+    );
+    let Frame::Bulk(stats) = cmd(&mut me, &["INFO", "commandstats"]).await else {
+        panic!()
+    };
+    let stats = String::from_utf8_lossy(&stats);
+    assert!(stats.contains("\r\ncmdstat_config|get:calls=1,"), "{stats}");
+    assert!(stats.contains("\r\ncmdstat_client|list:calls="), "{stats}");
+    assert!(!stats.contains("cmdstat_config:"), "{stats}");
+    srv.stop().await;
+}
+
 /// Whether the server closed `c`'s connection (a PING gets no reply but EOF or an error).
 async fn client_gone(c: &mut confab_client::Client) -> bool {
     c.queue(&["PING"]);

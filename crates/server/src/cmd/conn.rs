@@ -448,7 +448,7 @@ fn client_list(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             .collect();
     }
     for h in clients {
-        if only_pubsub.is_some_and(|want| is_pubsub(&h) != want) {
+        if only_pubsub.is_some_and(|want| h.is_pubsub() != want) {
             continue;
         }
         let name = ctx.shared.commands.name_of(h.last_cmd.load(Relaxed));
@@ -533,8 +533,8 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             || laddr.as_ref().is_some_and(|x| *x != h.laddr.to_string())
             || maxage.is_some_and(|m| h.created.elapsed().as_secs() < m)
             || only_type.as_deref().is_some_and(|t| match t {
-                "normal" => is_pubsub(&h),
-                "pubsub" => !is_pubsub(&h),
+                "normal" => h.is_pubsub(),
+                "pubsub" => !h.is_pubsub(),
                 _ => true, // no replicas or masters here
             })
             || (skipme && h.id == me)
@@ -545,11 +545,6 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         killed += 1;
     }
     int(killed)
-}
-
-/// Redis's client type `pubsub`: subscribed to a channel, pattern or shard channel.
-fn is_pubsub(h: &crate::clients::ClientHandle) -> bool {
-    h.subscriptions.load(Relaxed) + h.psubscriptions.load(Relaxed) > 0
 }
 
 fn kill(me: &mut Client, target: &crate::clients::ClientHandle) {

@@ -55,8 +55,10 @@ pub(crate) struct CommandDef {
     pub spec: &'static CommandSpec,
     pub handler: Handler,
     pub plan: Plan,
-    /// Index into the per-command stats.
+    /// Index into the dispatch table (and the command's own stats slot).
     pub idx: usize,
+    /// First stats slot of its subcommands (in `spec.subcommands` order), if it has any.
+    pub sub_slots: usize,
     pub no_auth: bool,
     pub no_multi: bool,
     pub skip_monitor: bool,
@@ -70,6 +72,9 @@ pub(crate) struct Commands {
     /// case with one OR per word and compares words, where hashing a lowercased copy cost
     /// about 180 instructions per command (callgrind).
     buckets: Vec<Vec<([u64; 2], u16)>>,
+    /// Stats slots: one per command (at its `idx`), then one per subcommand (`CONFIG GET` is
+    /// `config|get` in INFO commandstats and CLIENT LIST's `cmd=`, as in Redis); the names.
+    slots: Vec<&'static str>,
 }
 
 /// A name's bucket: its length and its first byte's low five bits (the same for both cases
@@ -139,6 +144,7 @@ impl Commands {
                     handler,
                     plan,
                     idx: defs.len(),
+                    sub_slots: 0,
                     no_auth: has("no_auth"),
                     no_multi: has("no_multi"),
                     skip_monitor: has("skip_monitor"),
@@ -151,11 +157,51 @@ impl Commands {
                 defs.push(def);
             }
         }
-        Commands { defs, buckets }
+        let mut slots: Vec<&'static str> = defs.iter().map(|d| d.spec.name).collect();
+        for def in &mut defs {
+            if !def.spec.subcommands.is_empty() {
+                def.sub_slots = slots.len();
+                slots.extend(def.spec.subcommands.iter().map(|s| s.name));
+            }
+        }
+        Commands {
+            defs,
+            buckets,
+            slots,
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
         self.defs.len()
+    }
+
+    /// Stats slots (commands and subcommands).
+    pub(crate) fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The stats slot of `args` run as `def`: its subcommand's for a container command
+    /// (`None` for an unknown subcommand, which Redis does not count as a command), else the
+    /// command's own.
+    pub(crate) fn slot(&self, def: &CommandDef, args: &[Bytes]) -> Option<usize> {
+        if def.spec.subcommands.is_empty() || args.len() < 2 {
+            return Some(def.idx);
+        }
+        let sub = &args[1];
+        def.spec
+            .subcommands
+            .iter()
+            .position(|s| {
+                s.name
+                    .split_once('|')
+                    .is_some_and(|(_, name)| eq_ic(sub, name))
+            })
+            .map(|i| def.sub_slots + i)
+    }
+
+    /// Every stats slot with its name (`config|get` for a subcommand).
+    pub(crate) fn slots(&self) -> impl Iterator<Item = (usize, &'static str)> + '_ {
+        self.slots.iter().copied().enumerate()
     }
 
     /// The command with stats index `idx`.
@@ -179,9 +225,10 @@ impl Commands {
             .map(|&(_, i)| &self.defs[usize::from(i)])
     }
 
-    /// Name of the command with stats index `idx`.
-    pub(crate) fn name_of(&self, idx: usize) -> &'static str {
-        self.defs.get(idx).map_or("NULL", |d| d.spec.name)
+    /// Name of the command or subcommand in stats slot `slot` (`NULL` for none, as Redis
+    /// shows a client whose last command was unknown).
+    pub(crate) fn name_of(&self, slot: usize) -> &'static str {
+        self.slots.get(slot).copied().unwrap_or("NULL")
     }
 
     /// Every command, for COMMAND / COMMAND LIST / INFO commandstats.
@@ -193,6 +240,8 @@ impl Commands {
 /// A command queued by MULTI.
 pub(crate) struct Queued {
     pub def_idx: usize,
+    /// Its stats slot (see [`Commands::slot`]).
+    pub slot: Option<usize>,
     pub args: Vec<Bytes>,
 }
 
@@ -469,9 +518,15 @@ pub(crate) fn dispatch(
         return Reply::Nothing;
     }
     let Some(def) = shared.commands.get(name) else {
+        client.handle.last_cmd.store(usize::MAX, Relaxed);
         return Reply::Frame(reject(shared, client, None, unknown_command(args)));
     };
-    let stats = &shared.stats.local().commands[def.idx];
+    let slot = shared.commands.slot(def, args);
+    client
+        .handle
+        .last_cmd
+        .store(slot.unwrap_or(usize::MAX), Relaxed);
+    let stats = slot.map(|i| &shared.stats.local().commands[i]);
     if !arity_ok(def.spec.arity, args.len()) {
         if def.spec.name == "exec" {
             // Redis turns a rejected EXEC into an aborted transaction.
@@ -479,22 +534,17 @@ pub(crate) fn dispatch(
             return Reply::Frame(reject(
                 shared,
                 client,
-                Some(stats),
+                stats,
                 err("EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command"),
             ));
         }
-        return Reply::Frame(reject(
-            shared,
-            client,
-            Some(stats),
-            arity_error(def.spec.name),
-        ));
+        return Reply::Frame(reject(shared, client, stats, arity_error(def.spec.name)));
     }
     if !client.authenticated && !def.no_auth {
         return Reply::Frame(reject(
             shared,
             client,
-            Some(stats),
+            stats,
             err("NOAUTH Authentication required."),
         ));
     }
@@ -516,7 +566,7 @@ pub(crate) fn dispatch(
         return Reply::Frame(reject(
             shared,
             client,
-            Some(stats),
+            stats,
             err_owned(format!(
                 "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
                 full_name(def, args)
@@ -528,7 +578,7 @@ pub(crate) fn dispatch(
             return Reply::Frame(reject(
                 shared,
                 client,
-                Some(stats),
+                stats,
                 err("ERR Command not allowed inside a transaction"),
             ));
         }
@@ -537,13 +587,15 @@ pub(crate) fn dispatch(
             "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
         ) {
             if let Some(container) = container_check(def, args) {
-                return Reply::Frame(reject(shared, client, Some(stats), container));
+                return Reply::Frame(reject(shared, client, stats, container));
             }
             if let Some(q) = client.multi.as_mut() {
                 q.push(Queued {
                     def_idx: def.idx,
+                    slot,
                     args: args.to_vec(),
                 });
+                client.handle.multi.store(q.len() as i64, Relaxed);
             }
             return Reply::Frame(Frame::Simple(Bytes::from_static(b"QUEUED")));
         }
@@ -551,7 +603,6 @@ pub(crate) fn dispatch(
     if shared.monitor_count.load(Relaxed) > 0 && !def.skip_monitor {
         feed_monitors(shared, client, args);
     }
-    client.handle.last_cmd.store(def.idx, Relaxed);
     let started = *clock;
     let frame = if def.spec.name == "exec" {
         tx::exec(shared, client, now)
@@ -576,7 +627,7 @@ pub(crate) fn dispatch(
     *clock = ended;
     record(
         shared,
-        def,
+        slot,
         ended.saturating_duration_since(started),
         &frame,
     );
@@ -593,13 +644,23 @@ pub(crate) fn dispatch(
 }
 
 /// Count a command that ran.
-pub(crate) fn record(shared: &Shared, def: &CommandDef, took: std::time::Duration, frame: &Frame) {
-    let s = &shared.stats.local().commands[def.idx];
-    Stats::add(&s.calls, 1);
-    Stats::add(&s.usec, took.as_micros() as u64);
-    Stats::add(&shared.stats.local().commands_processed, 1);
+pub(crate) fn record(
+    shared: &Shared,
+    slot: Option<usize>,
+    took: std::time::Duration,
+    frame: &Frame,
+) {
+    let local = shared.stats.local();
+    Stats::add(&local.commands_processed, 1);
+    let s = slot.map(|i| &local.commands[i]);
+    if let Some(s) = s {
+        Stats::add(&s.calls, 1);
+        Stats::add(&s.usec, took.as_micros() as u64);
+    }
     if let Frame::Error(e) = frame {
-        Stats::add(&s.failed, 1);
+        if let Some(s) = s {
+            Stats::add(&s.failed, 1);
+        }
         shared.stats.error_reply(e);
     }
 }

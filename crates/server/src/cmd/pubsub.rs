@@ -111,8 +111,12 @@ fn subscribe_generic(ctx: &mut Ctx<'_, '_>, a: &[Bytes], kind: Kind) -> Frame {
         let n = ctx.client.subs.count(kind);
         replies.push(confirm(kind.subscribe_word(), Some(name), n));
     }
+    ctx.client.handle.ssubscriptions.store(
+        ctx.client.subs.len(Kind::Shard),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     ctx.client.handle.subscriptions.store(
-        ctx.client.subs.len(Kind::Channel) + ctx.client.subs.len(Kind::Shard),
+        ctx.client.subs.len(Kind::Channel),
         std::sync::atomic::Ordering::Relaxed,
     );
     ctx.client.handle.psubscriptions.store(
@@ -151,8 +155,12 @@ pub(crate) fn unsubscribe_generic(
             client.subs.count(kind),
         ));
     }
+    client.handle.ssubscriptions.store(
+        client.subs.len(Kind::Shard),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     client.handle.subscriptions.store(
-        client.subs.len(Kind::Channel) + client.subs.len(Kind::Shard),
+        client.subs.len(Kind::Channel),
         std::sync::atomic::Ordering::Relaxed,
     );
     client.handle.psubscriptions.store(

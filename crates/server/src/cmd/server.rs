@@ -896,14 +896,14 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
     }
     if want("commandstats") {
         section(&mut out, "Commandstats");
-        for def in shared.commands.all() {
-            let calls = st.command_total(def.idx, |c| &c.calls);
-            let rejected = st.command_total(def.idx, |c| &c.rejected);
-            let failed = st.command_total(def.idx, |c| &c.failed);
+        for (slot, name) in shared.commands.slots() {
+            let calls = st.command_total(slot, |c| &c.calls);
+            let rejected = st.command_total(slot, |c| &c.rejected);
+            let failed = st.command_total(slot, |c| &c.failed);
             if calls == 0 && rejected == 0 && failed == 0 {
                 continue;
             }
-            let usec = st.command_total(def.idx, |c| &c.usec);
+            let usec = st.command_total(slot, |c| &c.usec);
             let per = if calls > 0 {
                 usec as f64 / calls as f64
             } else {
@@ -912,7 +912,7 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
             let _ = write!(
                 out,
                 "cmdstat_{}:calls={calls},usec={usec},usec_per_call={per:.2},rejected_calls={rejected},failed_calls={failed}\r\n",
-                def.spec.name
+                safe_info_string(name.as_bytes())
             );
         }
     }

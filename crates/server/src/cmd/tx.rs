@@ -30,7 +30,7 @@ fn multi(ctx: &mut Ctx<'_, '_>, _a: &[Bytes]) -> Frame {
     }
     ctx.client.multi = Some(Vec::new());
     ctx.client.multi_error = false;
-    ctx.client.handle.in_multi.store(true, Relaxed);
+    ctx.client.handle.multi.store(0, Relaxed);
     ok()
 }
 
@@ -44,7 +44,7 @@ fn exec_placeholder(_ctx: &mut Ctx<'_, '_>, _a: &[Bytes]) -> Frame {
 pub(crate) fn discard_state(shared: &Shared, client: &mut Client) {
     client.multi = None;
     client.multi_error = false;
-    client.handle.in_multi.store(false, Relaxed);
+    client.handle.multi.store(-1, Relaxed);
     unwatch_all(shared, client);
 }
 
@@ -105,10 +105,16 @@ fn spans_databases(name: &str) -> bool {
 /// # Format
 /// `EXEC`
 pub(crate) fn exec(shared: &Shared, client: &mut Client, now: u64) -> Frame {
+    // The client shows `flags=x multi=<queued>` while its transaction runs, as in Redis.
+    let reply = run_exec(shared, client, now);
+    client.handle.multi.store(-1, Relaxed);
+    reply
+}
+
+fn run_exec(shared: &Shared, client: &mut Client, now: u64) -> Frame {
     let Some(queue) = client.multi.take() else {
         return err("ERR EXEC without MULTI");
     };
-    client.handle.in_multi.store(false, Relaxed);
     if std::mem::take(&mut client.multi_error) {
         unwatch_all(shared, client);
         return err("EXECABORT Transaction discarded because of previous errors.");
@@ -170,7 +176,7 @@ pub(crate) fn exec(shared: &Shared, client: &mut Client, now: u64) -> Frame {
         } else {
             (def.handler)(&mut ctx, &q.args)
         };
-        record(shared, def, started.elapsed(), &reply);
+        record(shared, q.slot, started.elapsed(), &reply);
         if let Some(frames) = client.replies.take() {
             spread.push((replies.len(), frames));
         }
