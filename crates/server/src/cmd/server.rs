@@ -490,7 +490,7 @@ fn valid_save(v: &[u8]) -> bool {
         .split(|c| c.is_ascii_whitespace())
         .filter(|w| !w.is_empty())
         .collect();
-    words.len() % 2 == 0
+    words.len().is_multiple_of(2)
         && words.iter().enumerate().all(|(i, w)| {
             let (negative, digits) = match w.split_first() {
                 Some((b'-', rest)) => (true, rest),
