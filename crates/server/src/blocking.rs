@@ -186,6 +186,17 @@ impl Registry {
             .unwrap_or_default()
     }
 
+    /// The keys clients are blocked on in database `db` (for SWAPDB, which may bring them
+    /// values).
+    pub(crate) fn keys_in(&self, db: usize) -> Vec<Bytes> {
+        self.lock()
+            .by_key
+            .keys()
+            .filter(|(d, _)| *d == db)
+            .map(|(_, k)| k.clone())
+            .collect()
+    }
+
     /// The waiter of a client, for CLIENT UNBLOCK.
     pub(crate) fn of_client(&self, id: u64) -> Option<Arc<Waiter>> {
         self.lock().by_client.get(&id).cloned()

@@ -232,3 +232,83 @@ async fn shutdown_releases_blocked_clients() {
         .unwrap()
         .unwrap();
 }
+
+/// A list or stream that arrives at a key by RENAME, RENAMENX, MOVE, COPY or SWAPDB serves
+/// the clients blocked on that key, as when Redis's `dbAdd` signals the key; a string does
+/// not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_arriving_by_rename_move_copy_or_swapdb_wake_their_waiters() {
+    let srv = TestServer::start().await;
+    let mut p = srv.client().await;
+    let mut b = srv.client().await;
+    let popped = |key: &str, item: &str| Frame::Array(vec![bulk(key), bulk(item)]);
+
+    // RENAME: the waiter gets the first element, the rest stays.
+    send(&mut b, &["BLPOP", "dst", "0"]).await;
+    wait_blocked(&srv, 1).await;
+    assert_eq!(cmd(&mut p, &["SET", "str", "v"]).await, simple("OK"));
+    assert_eq!(cmd(&mut p, &["RENAME", "str", "dst"]).await, simple("OK"));
+    assert_eq!(cmd(&mut p, &["DEL", "dst"]).await, Frame::Integer(1));
+    assert_eq!(
+        cmd(&mut p, &["RPUSH", "src", "x", "y"]).await,
+        Frame::Integer(2)
+    );
+    assert_eq!(cmd(&mut p, &["RENAME", "src", "dst"]).await, simple("OK"));
+    assert_eq!(reply(&mut b).await, popped("dst", "x"));
+    assert_eq!(
+        cmd(&mut p, &["LRANGE", "dst", "0", "-1"]).await,
+        Frame::Array(vec![bulk("y")])
+    );
+
+    // RENAMENX
+    send(&mut b, &["BLPOP", "nx", "0"]).await;
+    wait_blocked(&srv, 1).await;
+    assert_eq!(cmd(&mut p, &["RPUSH", "src", "n"]).await, Frame::Integer(1));
+    assert_eq!(
+        cmd(&mut p, &["RENAMENX", "src", "nx"]).await,
+        Frame::Integer(1)
+    );
+    assert_eq!(reply(&mut b).await, popped("nx", "n"));
+
+    // COPY
+    send(&mut b, &["BLPOP", "cp", "0"]).await;
+    wait_blocked(&srv, 1).await;
+    assert_eq!(cmd(&mut p, &["COPY", "dst", "cp"]).await, Frame::Integer(1));
+    assert_eq!(reply(&mut b).await, popped("cp", "y"));
+
+    // MOVE into the database the waiter is in.
+    assert_eq!(cmd(&mut b, &["SELECT", "3"]).await, simple("OK"));
+    send(&mut b, &["BLPOP", "mv", "0"]).await;
+    wait_blocked(&srv, 1).await;
+    assert_eq!(cmd(&mut p, &["RPUSH", "mv", "m"]).await, Frame::Integer(1));
+    assert_eq!(cmd(&mut p, &["MOVE", "mv", "3"]).await, Frame::Integer(1));
+    assert_eq!(reply(&mut b).await, popped("mv", "m"));
+
+    // SWAPDB: database 1 holds the list; the waiter is in database 0.
+    assert_eq!(cmd(&mut b, &["SELECT", "0"]).await, simple("OK"));
+    send(&mut b, &["BLPOP", "sw", "0"]).await;
+    wait_blocked(&srv, 1).await;
+    assert_eq!(cmd(&mut p, &["SELECT", "1"]).await, simple("OK"));
+    assert_eq!(
+        cmd(&mut p, &["RPUSH", "sw", "in1"]).await,
+        Frame::Integer(1)
+    );
+    assert_eq!(cmd(&mut p, &["SWAPDB", "0", "1"]).await, simple("OK"));
+    assert_eq!(reply(&mut b).await, popped("sw", "in1"));
+    assert_eq!(cmd(&mut p, &["SELECT", "0"]).await, simple("OK"));
+
+    // A stream renamed into a key an XREAD waits on.
+    assert!(matches!(
+        cmd(&mut p, &["XADD", "s0", "1-0", "f", "v"]).await,
+        Frame::Bulk(_)
+    ));
+    send(&mut b, &["XREAD", "BLOCK", "0", "STREAMS", "s1", "0"]).await;
+    wait_blocked(&srv, 1).await;
+    assert_eq!(cmd(&mut p, &["RENAME", "s0", "s1"]).await, simple("OK"));
+    let Frame::Array(streams) = reply(&mut b).await else {
+        panic!()
+    };
+    assert_eq!(streams.len(), 1);
+    wait_blocked(&srv, 0).await;
+    srv.stop().await;
+}

@@ -9,7 +9,7 @@ use super::{
     arg_i64, bulk, eq_ic, err, err_owned, int, ok, parse_i64, syntax, Ctx, Handler, Plan,
     NOT_INTEGER,
 };
-use crate::db::{scan::scan_keys, Keyspace, ShardSet};
+use crate::db::{scan::scan_keys, Keyspace, ShardSet, Value};
 use crate::glob;
 
 pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
@@ -252,9 +252,13 @@ fn rename_generic(ctx: &mut Ctx<'_, '_>, a: &[Bytes], nx: bool) -> Frame {
         return err("ERR no such key");
     };
     let at = entry.expire_at();
+    let servable = matches!(entry.value, Value::List(_) | Value::Stream(_));
     let dshard = ctx.shard(dst);
     dshard.remove(dst, now);
     dshard.insert(dst, entry.value, at);
+    if servable {
+        ctx.signal_key_ready(dst);
+    }
     if nx {
         int(1)
     } else {
@@ -478,6 +482,21 @@ fn swapdb(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             let (x, y) = ctx.locked.two_shards(d1 * per + s, d2 * per + s);
             x.swap_contents(y, ctx.now);
         }
+        // Clients blocked on a key of either database may find a list or stream there now.
+        if ctx.shared.blocking.blocked() > 0 {
+            for db in [d1, d2] {
+                for key in ctx.shared.blocking.keys_in(db) {
+                    let servable = ctx
+                        .locked
+                        .shard(db, &key)
+                        .get(&key, ctx.now)
+                        .is_some_and(|e| matches!(e.value, Value::List(_) | Value::Stream(_)));
+                    if servable {
+                        ctx.signal_key_ready_in(db, &key);
+                    }
+                }
+            }
+        }
     }
     ok()
 }
@@ -520,7 +539,11 @@ fn move_cmd(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         return int(0);
     };
     let at = entry.expire_at();
+    let servable = matches!(entry.value, Value::List(_) | Value::Stream(_));
     d.insert(key, entry.value, at);
+    if servable {
+        ctx.signal_key_ready_in(dst, key);
+    }
     int(1)
 }
 
@@ -579,6 +602,10 @@ fn copy(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         dshard.remove(newkey, now);
     }
     let at = entry.expire_at();
+    let servable = matches!(entry.value, Value::List(_) | Value::Stream(_));
     dshard.insert(newkey, entry.value, at);
+    if servable {
+        ctx.signal_key_ready_in(dst_db, newkey);
+    }
     int(1)
 }

@@ -409,13 +409,17 @@ impl Ctx<'_, '_> {
     /// Record that `key` (in the current database) may now serve blocked clients: call after
     /// adding to a list or stream.
     pub(crate) fn signal_key_ready(&mut self, key: &[u8]) {
+        self.signal_key_ready_in(self.client.db, key);
+    }
+
+    /// [`Self::signal_key_ready`] for `key` in database `db`.
+    pub(crate) fn signal_key_ready_in(&mut self, db: usize, key: &[u8]) {
         // Nobody blocked: nothing to do. A waiter on `key` registers under the shard lock
         // this command holds, so either it is counted already or it will see the new
         // element itself when it checks.
         if self.shared.blocking.blocked() == 0 {
             return;
         }
-        let db = self.client.db;
         self.client
             .ready_keys
             .push((db, Bytes::copy_from_slice(key)));
