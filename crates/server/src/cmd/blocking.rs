@@ -40,9 +40,14 @@ fn parse_timeout(b: &[u8]) -> Result<Option<Duration>, Frame> {
     let Some(secs) = super::strings::LongDouble::parse(b) else {
         return Err(err("ERR timeout is not a float or out of range"));
     };
-    let ms = (secs.to_f64() * 1000.0).ceil();
+    let mut ms = (secs.to_f64() * 1000.0).ceil();
     if !(0.0..9.2e18).contains(&ms) {
         return Err(err("ERR timeout is negative"));
+    }
+    if secs.is_positive() {
+        // Redis rounds up in long double: any positive timeout waits at least 1 ms, even
+        // one too small for an f64 (1e-400).
+        ms = ms.max(1.0);
     }
     Ok((ms > 0.0).then(|| Duration::from_millis(ms as u64)))
 }

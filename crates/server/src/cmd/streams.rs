@@ -5,8 +5,8 @@
 //! syntax (`string2ull`, so `+5`, ` 5` and `007` are IDs too). The value itself (entries and
 //! the model of Redis's macro nodes that `~` trimming and XINFO depend on) is db/stream.rs.
 //!
-//! XREAD parses and validates BLOCK but does not block yet: it answers with what is available
-//! or a null. [`read_after`] and [`read_reply`] are the pieces a woken blocked reader reruns.
+//! XREAD BLOCK with nothing to read blocks (see `cmd::blocking`; inside MULTI it answers a
+//! null at once); [`read_after`] and [`read_reply`] are the pieces a woken reader reruns.
 //! Writes that change nothing (XDEL of missing IDs, XTRIM with nothing to trim, a rejected
 //! XADD) leave watched keys alone, as Redis does.
 

@@ -97,6 +97,11 @@ impl LongDouble {
         }
     }
 
+    /// Whether this is greater than zero.
+    pub(crate) fn is_positive(self) -> bool {
+        !self.neg && self.kind != Kind::Zero
+    }
+
     /// Whether this is ±infinity.
     pub(crate) fn is_infinite(self) -> bool {
         self.kind == Kind::Inf
@@ -108,8 +113,10 @@ impl LongDouble {
             Kind::Zero => 0.0,
             Kind::Inf => f64::INFINITY,
             Kind::Finite { mant, exp } => {
+                // Two steps, so that a tiny value is not lost to an underflow of the
+                // power alone (mant is about 2^63: 1e-300 is 2^63 * 2^-1060).
                 let e = exp.clamp(-2000, 2000) as i32;
-                (mant as f64) * 2f64.powi(e)
+                (mant as f64) * 2f64.powi(e / 2) * 2f64.powi(e - e / 2)
             }
         };
         if self.neg {
