@@ -4,6 +4,8 @@
 Usage: tools/gen_table.py [COMMANDS_DIR] [-o OUTPUT]
 
 COMMANDS_DIR defaults to /tmp/r7/src/commands (redis-7.0.15/src/commands).
+tools/commands-extra/*.json adds what confab serves ahead of Redis 7.0 (CLIENT
+SETINFO, from Redis 7.2's JSON).
 OUTPUT defaults to crates/server/src/cmd/table.rs in this repository; only its
 block between the BEGIN/END GENERATED markers is rewritten (the types, reply
 builders and tests around it are written by hand), then rustfmt is run on it
@@ -348,6 +350,8 @@ def main():
     opts = parser.parse_args()
 
     table = load(opts.commands_dir)
+    # Commands confab serves ahead of Redis 7.0 (CLIENT SETINFO, from Redis 7.2's JSON).
+    table.update(load(pathlib.Path(__file__).resolve().parent / "commands-extra"))
     names = sorted({n.lower() for n in SCOPE})
     statics = []
     entries = []

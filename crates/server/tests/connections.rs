@@ -126,12 +126,21 @@ async fn client_list_shows_last_command_and_transaction() {
         line.contains(" flags=x ") && line.contains(" multi=1 ") && line.contains(" cmd=get "),
         "{line}"
     );
-    let _ = cmd(&mut b, &["EXEC"]).await;
+    // CLIENT SETINFO (Redis 7.2's, which confab serves) queues like any subcommand.
+    assert_eq!(
+        cmd(&mut b, &["CLIENT", "SETINFO", "lib-name", "lib"]).await,
+        simple("QUEUED")
+    );
+    assert_eq!(
+        cmd(&mut b, &["EXEC"]).await,
+        Frame::Array(vec![Frame::Null, simple("OK")])
+    );
     let line = client_line(&mut me, &id).await;
     assert!(
         line.contains(" flags=N ") && line.contains(" multi=-1 "),
         "{line}"
     );
+    assert!(line.contains(" lib-name=lib "), "{line}");
     b.queue(&["SSUBSCRIBE", "s1", "s2"]);
     b.flush().await.unwrap();
     for _ in 0..2 {

@@ -523,7 +523,7 @@ pub(crate) fn dispatch(
     }
     let Some(def) = shared.commands.get(name) else {
         client.handle.last_cmd.store(usize::MAX, Relaxed);
-        return Reply::Frame(reject(shared, client, None, unknown_command(args)));
+        return Reply::Frame(reject(shared, client, None, false, unknown_command(args)));
     };
     let slot = shared.commands.slot(def, args);
     client
@@ -531,24 +531,27 @@ pub(crate) fn dispatch(
         .last_cmd
         .store(slot.unwrap_or(usize::MAX), Relaxed);
     let stats = slot.map(|i| &shared.stats.local().commands[i]);
+    let is_exec = def.spec.name == "exec";
     if !arity_ok(def.spec.arity, args.len()) {
-        if def.spec.name == "exec" {
-            // Redis turns a rejected EXEC into an aborted transaction.
-            tx::discard_state(shared, client);
-            return Reply::Frame(reject(
-                shared,
-                client,
-                stats,
-                err("EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command"),
-            ));
-        }
-        return Reply::Frame(reject(shared, client, stats, arity_error(def.spec.name)));
+        return Reply::Frame(reject(
+            shared,
+            client,
+            stats,
+            is_exec,
+            arity_error(def.spec.name),
+        ));
+    }
+    // An unknown subcommand, or a subcommand's arity: refused before anything else looks at
+    // the command, as Redis's lookup does.
+    if let Some(e) = container_check(def, args) {
+        return Reply::Frame(reject(shared, client, stats, false, e));
     }
     if !client.authenticated && !def.no_auth {
         return Reply::Frame(reject(
             shared,
             client,
             stats,
+            is_exec,
             err("NOAUTH Authentication required."),
         ));
     }
@@ -571,6 +574,7 @@ pub(crate) fn dispatch(
             shared,
             client,
             stats,
+            is_exec,
             err_owned(format!(
                 "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
                 full_name(def, args)
@@ -583,6 +587,7 @@ pub(crate) fn dispatch(
                 shared,
                 client,
                 stats,
+                false,
                 err("ERR Command not allowed inside a transaction"),
             ));
         }
@@ -590,9 +595,6 @@ pub(crate) fn dispatch(
             def.spec.name,
             "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
         ) {
-            if let Some(container) = container_check(def, args) {
-                return Reply::Frame(reject(shared, client, stats, container));
-            }
             if let Some(q) = client.multi.as_mut() {
                 q.push(Queued {
                     def_idx: def.idx,
@@ -669,16 +671,29 @@ pub(crate) fn record(
     }
 }
 
-/// Reply to a command rejected before it ran; inside MULTI this dooms the transaction.
+/// Reply to a command rejected before it ran; inside MULTI this dooms the transaction. A
+/// rejected EXEC discards the transaction and says why, as Redis's `execCommandAbort`
+/// (`EXECABORT Transaction discarded because of: <error without its ERR>`).
 fn reject(
     shared: &Shared,
     client: &mut Client,
     stats: Option<&crate::stats::CommandStat>,
+    is_exec: bool,
     reply: Frame,
 ) -> Frame {
     if let Some(s) = stats {
         Stats::add(&s.rejected, 1);
     }
+    let reply = match reply {
+        Frame::Error(e) if is_exec => {
+            tx::discard_state(shared, client);
+            let why = e.strip_prefix(b"ERR ").unwrap_or(&e);
+            let mut msg = b"EXECABORT Transaction discarded because of: ".to_vec();
+            msg.extend_from_slice(why);
+            Frame::Error(Bytes::from(msg))
+        }
+        other => other,
+    };
     if let Frame::Error(e) = &reply {
         shared.stats.error_reply(e);
     }
@@ -694,8 +709,8 @@ pub(crate) fn arity_ok(arity: i32, argc: usize) -> bool {
     (arity >= 0 && argc == arity) || (arity < 0 && argc >= -arity)
 }
 
-/// For container commands queued in MULTI, reject unknown subcommands and bad arity at queue
-/// time as Redis does.
+/// For container commands, an unknown subcommand or a subcommand's bad arity: the error Redis
+/// gives at lookup, before it checks authentication, the pub/sub context or MULTI.
 fn container_check(def: &CommandDef, args: &[Bytes]) -> Option<Frame> {
     if def.spec.subcommands.is_empty() || args.len() < 2 {
         return None;

@@ -200,6 +200,10 @@ fn psubscribe(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 /// # Format
 /// `SSUBSCRIBE shardchannel [shardchannel ...]`
 fn ssubscribe(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    // Redis lets SUBSCRIBE and PSUBSCRIBE run inside MULTI (for old clients), not SSUBSCRIBE.
+    if ctx.in_exec {
+        return super::err("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client");
+    }
     subscribe_generic(ctx, a, Kind::Shard)
 }
 

@@ -3410,6 +3410,24 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         ..CommandSpec::EMPTY
     },
     CommandSpec {
+        name: "client|setinfo",
+        arity: 4,
+        flags: &["noscript", "loading", "stale"],
+        acl_categories: &["@slow", "@connection"],
+        tips: &["request_policy:all_nodes", "response_policy:all_succeeded"],
+        group: "connection",
+        summary: "Sets information specific to the client or connection.",
+        since: "7.2.0",
+        complexity: "O(1)",
+        args: &[
+            oneof("attr", &[
+                arg("libname", "string").token("LIB-NAME"),
+                arg("libver", "string").token("LIB-VER"),
+            ]),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
         name: "client|setname",
         arity: 3,
         flags: &["noscript", "loading", "stale"],
