@@ -430,6 +430,13 @@ impl Conn {
                         // HELLO / CLIENT SETNAME: the next command lines show the new name.
                         self.build_log_prefixes(ts);
                     }
+                    // A subscriber's messages published before its command's reply go out
+                    // before it, as Redis writes them into the client's buffer when they are
+                    // published (a RESP3 client publishing to its own channel gets the
+                    // message, then PUBLISH's count).
+                    if let Some(sink) = &self.client.push {
+                        sink.take_into(&mut self.wbuf);
+                    }
                     match reply {
                         Reply::Frame(_) if self.client.reply_mode.silent() => {}
                         Reply::Frame(frame) => {
