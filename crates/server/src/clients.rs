@@ -121,6 +121,8 @@ pub(crate) struct ClientHandle {
     pub psubscriptions: AtomicUsize,
     /// Shard channel subscriptions, for `ssub=`.
     pub ssubscriptions: AtomicUsize,
+    /// Waiting in a blocking command, for the `b` flag.
+    pub blocked: AtomicBool,
     pub is_monitor: AtomicBool,
     /// Name, library name and version: written by SETNAME/SETINFO/HELLO, read by CLIENT LIST.
     pub names: Mutex<ClientNames>,
@@ -171,12 +173,16 @@ impl ClientHandle {
         if self.is_monitor.load(Relaxed) {
             flags.push('O');
         }
+        // In Redis's order: O, P, x, b.
         let multi = self.multi.load(Relaxed);
+        if self.is_pubsub() {
+            flags.push('P');
+        }
         if multi >= 0 {
             flags.push('x');
         }
-        if self.is_pubsub() {
-            flags.push('P');
+        if self.blocked.load(Relaxed) {
+            flags.push('b');
         }
         if flags.is_empty() {
             flags.push('N');

@@ -69,6 +69,7 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
         subscriptions: Default::default(),
         psubscriptions: Default::default(),
         ssubscriptions: Default::default(),
+        blocked: Default::default(),
         is_monitor: Default::default(),
         names: std::sync::Mutex::new(ClientNames::default()),
         kill: Default::default(),
@@ -587,6 +588,18 @@ impl Conn {
     /// Input that arrives meanwhile is buffered (and runs afterwards), as in Redis. Returns a
     /// close reason if the connection must close.
     async fn wait_blocked(
+        &mut self,
+        b: &mut cmd::blocking::Blocked,
+        log_on: bool,
+    ) -> Option<CloseReason> {
+        // CLIENT LIST shows `flags=b` while the client waits.
+        self.client.handle.blocked.store(true, Relaxed);
+        let outcome = self.wait_blocked_inner(b, log_on).await;
+        self.client.handle.blocked.store(false, Relaxed);
+        outcome
+    }
+
+    async fn wait_blocked_inner(
         &mut self,
         b: &mut cmd::blocking::Blocked,
         log_on: bool,

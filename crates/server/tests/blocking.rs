@@ -246,6 +246,13 @@ async fn keys_arriving_by_rename_move_copy_or_swapdb_wake_their_waiters() {
     // RENAME: the waiter gets the first element, the rest stays.
     send(&mut b, &["BLPOP", "dst", "0"]).await;
     wait_blocked(&srv, 1).await;
+    // (CLIENT LIST shows the waiter with flag b, and p without.)
+    let Frame::Bulk(list) = cmd(&mut p, &["CLIENT", "LIST"]).await else {
+        panic!()
+    };
+    let list = String::from_utf8_lossy(&list).into_owned();
+    assert_eq!(list.matches(" flags=b ").count(), 1, "{list}");
+    assert!(list.contains(" flags=N "), "{list}");
     assert_eq!(cmd(&mut p, &["SET", "str", "v"]).await, simple("OK"));
     assert_eq!(cmd(&mut p, &["RENAME", "str", "dst"]).await, simple("OK"));
     assert_eq!(cmd(&mut p, &["DEL", "dst"]).await, Frame::Integer(1));
