@@ -371,10 +371,10 @@ fn client(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             // The dispatcher only checks a subcommand's table arity; a served subcommand
             // that passes it but has no form with this many arguments (CLIENT UNBLOCK 1 2 3)
             // gets Redis's `addReplySubcommandSyntaxError`.
-            Some(spec) if spec_is_supported(&sub) && super::arity_ok(spec.arity, argc) => {
+            Some(spec) if client_subcommand_served(&sub) && super::arity_ok(spec.arity, argc) => {
                 subcommand_syntax_error(a)
             }
-            Some(spec) if spec_is_supported(&sub) => arity_error(spec.name),
+            Some(spec) if client_subcommand_served(&sub) => arity_error(spec.name),
             _ => unknown_subcommand("client", &a[1]),
         },
     }
@@ -392,7 +392,8 @@ pub(crate) fn subcommand_syntax_error(a: &[Bytes]) -> Frame {
     )
 }
 
-fn spec_is_supported(sub: &str) -> bool {
+/// Whether confab serves CLIENT `sub` (lowercase).
+pub(crate) fn client_subcommand_served(sub: &str) -> bool {
     matches!(
         sub,
         "help"

@@ -110,6 +110,27 @@ fn served(shared: &Shared) -> impl Iterator<Item = &'static CommandSpec> + '_ {
     shared.commands.all().map(|d| d.spec)
 }
 
+/// The commands confab serves, each followed by the subcommands it serves (as COMMAND LIST
+/// names them: `config`, `config|get`, ...).
+fn served_with_subcommands(shared: &Shared) -> impl Iterator<Item = &'static CommandSpec> + '_ {
+    served(shared).flat_map(|spec| {
+        std::iter::once(spec).chain(
+            spec.subcommands
+                .iter()
+                .filter(|sub| subcommand_served(sub.name)),
+        )
+    })
+}
+
+/// Whether confab serves a subcommand Redis's table lists (`client|pause` it does not).
+fn subcommand_served(full_name: &str) -> bool {
+    match full_name.split_once('|') {
+        Some(("client", sub)) => super::conn::client_subcommand_served(sub),
+        Some(("memory", sub)) => sub != "stats",
+        _ => true,
+    }
+}
+
 fn find_served(shared: &Shared, name: &[u8]) -> Option<&'static CommandSpec> {
     let name = String::from_utf8_lossy(name).to_ascii_lowercase();
     if let Some((container, sub)) = name.split_once('|') {
@@ -159,7 +180,11 @@ fn command(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         }
         "list" => {
             if a.len() == 2 {
-                return Frame::Array(served(shared).map(|s| bulk_str(s.name)).collect());
+                return Frame::Array(
+                    served_with_subcommands(shared)
+                        .map(|s| bulk_str(s.name))
+                        .collect(),
+                );
             }
             if a.len() == 5 && eq_ic(&a[2], "filterby") {
                 let value = &a[4];
@@ -174,7 +199,7 @@ fn command(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
                     return syntax();
                 };
                 return Frame::Array(
-                    served(shared)
+                    served_with_subcommands(shared)
                         .filter(|s| keep(s))
                         .map(|s| bulk_str(s.name))
                         .collect(),
