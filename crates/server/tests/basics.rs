@@ -266,5 +266,17 @@ async fn info_sections_errorstats_and_replication() {
         info(cmd(&mut c, &["INFO", "errorstats"]).await),
         "# Errorstats\r\n"
     );
+    // avg_ttl: the mean time to live of the keys that have one, in milliseconds.
+    for (k, ms) in [("t1", "100000"), ("t2", "300000")] {
+        assert_eq!(cmd(&mut c, &["SET", k, "v", "PX", ms]).await, simple("OK"));
+    }
+    let keyspace = info(cmd(&mut c, &["INFO", "keyspace"]).await);
+    let avg: u64 = keyspace
+        .split("avg_ttl=")
+        .nth(1)
+        .and_then(|r| r.trim_end().parse().ok())
+        .unwrap_or_else(|| panic!("{keyspace}"));
+    assert!((190_000..=200_000).contains(&avg), "{keyspace}");
+    assert!(keyspace.contains("db0:keys=3,expires=2,"), "{keyspace}");
     srv.stop().await;
 }

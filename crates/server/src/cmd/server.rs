@@ -955,14 +955,21 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
         section(&mut out, "Keyspace");
         let per = crate::db::SHARDS_PER_DB;
         for db in 0..shared.keyspace.databases() {
-            let (mut keys, mut expires) = (0, 0);
+            let (mut keys, mut expires, mut ttl_total) = (0, 0, 0u128);
+            let now = crate::db::now_ms();
             for i in db * per..(db + 1) * per {
                 let shard = shared.keyspace.lock_one(i);
                 keys += shard.len();
                 expires += shard.expires_len();
+                ttl_total += shard.ttl_total(now);
             }
             if keys > 0 {
-                let _ = write!(out, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
+                // Redis's avg_ttl is an estimate too (from the keys its expiry cycle samples).
+                let avg_ttl = ttl_total / (expires as u128).max(1);
+                let _ = write!(
+                    out,
+                    "db{db}:keys={keys},expires={expires},avg_ttl={avg_ttl}\r\n"
+                );
             }
         }
     }

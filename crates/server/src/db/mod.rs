@@ -198,6 +198,26 @@ impl Shard {
         self.expires.len()
     }
 
+    /// The total time to live, in milliseconds after `now`, of the keys with an expiry:
+    /// exact up to 64 of them, else estimated from 64 spread over the expiry order (for
+    /// INFO keyspace's `avg_ttl`). Already-expired keys count as 0.
+    pub(crate) fn ttl_total(&self, now: u64) -> u128 {
+        const SAMPLE: usize = 64;
+        let n = self.expires.len();
+        if n == 0 {
+            return 0;
+        }
+        let step = n.div_ceil(SAMPLE);
+        let (sum, taken) = self
+            .expires
+            .iter()
+            .step_by(step)
+            .fold((0u128, 0u128), |(sum, k), (at, _)| {
+                (sum + u128::from(at.saturating_sub(now)), k + 1)
+            });
+        sum * n as u128 / taken.max(1)
+    }
+
     /// The live entry for `key`, reclaiming it first if it has expired.
     pub(crate) fn get(&mut self, key: &[u8], now: u64) -> Option<&Entry> {
         self.expire_if_needed(key, now);
