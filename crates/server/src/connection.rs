@@ -395,7 +395,7 @@ impl Conn {
         if self.rbuf.is_empty() {
             return None;
         }
-        let now = crate::db::now_ms();
+        let mut now = crate::db::now_ms();
 
         // Commands are timed (INFO commandstats) with the TSC through quanta: a clock read per
         // command through the vDSO was 3% of the CPU at pipeline 16.
@@ -422,8 +422,18 @@ impl Conn {
                             .command(&self.log_prefixes, &args, &convlog::redactions(&args));
                     }
                     let was_authenticated = self.client.authenticated;
-                    let reply =
+                    let mut reply =
                         cmd::dispatch(&self.shared, &mut self.client, &args, now, &mut clock);
+                    while let Reply::Postpone = reply {
+                        // CLIENT PAUSE: wait for its end, then run the command again.
+                        if let Some(reason) = Box::pin(self.wait_unpaused()).await {
+                            return Some(reason);
+                        }
+                        now = crate::db::now_ms();
+                        clock = quanta::Instant::now();
+                        reply =
+                            cmd::dispatch(&self.shared, &mut self.client, &args, now, &mut clock);
+                    }
                     if was_authenticated != self.client.authenticated {
                         self.parser.set_auth_required(!self.client.authenticated);
                     }
@@ -446,7 +456,7 @@ impl Conn {
                                 self.logbuf.reply(&self.log_prefixes, &frame);
                             }
                         }
-                        Reply::Nothing => {}
+                        Reply::Nothing | Reply::Postpone => {}
                         Reply::Block(mut blocked) => {
                             // Boxed: the blocked state is big and rare, and would otherwise
                             // be part of every idle connection's task.
@@ -690,6 +700,38 @@ impl Conn {
             cmd::monitor_system(&self.shared, &format!("Client {id} unblocked ({how})"));
         }
         None
+    }
+
+    /// Wait while CLIENT PAUSE holds this client's command (its earlier replies are sent
+    /// first; CLIENT LIST shows it with flag b). `Some` when the connection must close.
+    async fn wait_unpaused(&mut self) -> Option<CloseReason> {
+        if self.flush().await.is_err() {
+            return Some(CloseReason::IoError);
+        }
+        let shared = self.shared.clone();
+        let pause = &shared.runtime.pause;
+        self.client.handle.blocked.store(true, Relaxed);
+        let outcome = loop {
+            let ended = pause.ended();
+            let now = crate::db::now_ms();
+            if pause.in_force(now) == crate::server::PAUSE_OFF {
+                break None;
+            }
+            let left = Duration::from_millis(pause.until().saturating_sub(now));
+            tokio::select! {
+                _ = ended => {}
+                _ = tokio::time::sleep(left) => {}
+                _ = self.client.handle.kill.killed() => {
+                    if self.shared.shutdown.is_triggered() {
+                        self.notify_shutdown().await;
+                        break Some(CloseReason::Shutdown);
+                    }
+                    break Some(CloseReason::Killed);
+                }
+            }
+        };
+        self.client.handle.blocked.store(false, Relaxed);
+        outcome
     }
 
     /// The connection is going away while blocked: withdraw the wait; if a push already

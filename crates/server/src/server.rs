@@ -37,6 +37,66 @@ pub(crate) struct Runtime {
     /// CONFIG SET maxmemory-policy (an index into `cmd::server::MAXMEMORY_POLICIES`); kept
     /// for CONFIG GET: with no memory limit (confab has none yet) no policy ever applies.
     pub maxmemory_policy: AtomicUsize,
+    /// CLIENT PAUSE.
+    pub pause: Pause,
+}
+
+/// CLIENT PAUSE: while a pause lasts, clients' commands (all of them, or only those that
+/// write) wait before they run, and active expiry stops, as in Redis 7.0.
+#[derive(Default)]
+pub(crate) struct Pause {
+    /// [`PAUSE_OFF`], [`PAUSE_WRITE`] or [`PAUSE_ALL`]; read by every command.
+    mode: std::sync::atomic::AtomicU8,
+    /// Unix milliseconds at which the pause ends.
+    until: AtomicU64,
+    /// Changes of the two above.
+    lock: Mutex<()>,
+    /// Woken by CLIENT UNPAUSE (a pause that runs out is waited for with a timer).
+    ended: tokio::sync::Notify,
+}
+
+pub(crate) const PAUSE_OFF: u8 = 0;
+pub(crate) const PAUSE_WRITE: u8 = 1;
+pub(crate) const PAUSE_ALL: u8 = 2;
+
+impl Pause {
+    /// CLIENT PAUSE: a pause already running keeps the stricter mode and the later end.
+    pub(crate) fn pause(&self, mode: u8, until_ms: u64, now_ms: u64) {
+        let _g = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let (old_mode, old_until) = match self.in_force(now_ms) {
+            PAUSE_OFF => (PAUSE_OFF, 0),
+            m => (m, self.until.load(Relaxed)),
+        };
+        self.until.store(old_until.max(until_ms), Relaxed);
+        self.mode.store(old_mode.max(mode), Relaxed);
+    }
+
+    /// CLIENT UNPAUSE.
+    pub(crate) fn unpause(&self) {
+        let _g = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.mode.store(PAUSE_OFF, Relaxed);
+        self.ended.notify_waiters();
+    }
+
+    /// The pause in force at `now_ms` ([`PAUSE_OFF`] once its time has run out).
+    #[inline]
+    pub(crate) fn in_force(&self, now_ms: u64) -> u8 {
+        match self.mode.load(Relaxed) {
+            PAUSE_OFF => PAUSE_OFF,
+            m if now_ms < self.until.load(Relaxed) => m,
+            _ => PAUSE_OFF,
+        }
+    }
+
+    /// When the pause in force ends (Unix milliseconds).
+    pub(crate) fn until(&self) -> u64 {
+        self.until.load(Relaxed)
+    }
+
+    /// Resolves at CLIENT UNPAUSE (create it before checking [`Self::in_force`]).
+    pub(crate) fn ended(&self) -> tokio::sync::futures::Notified<'_> {
+        self.ended.notified()
+    }
 }
 
 /// A MONITOR client's queue.
@@ -110,6 +170,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
             requirepass: RwLock::new(config.requirepass.clone().map(Bytes::from)),
             hz: AtomicU32::new(config.hz),
             maxmemory_policy: AtomicUsize::new(crate::cmd::server::NOEVICTION),
+            pause: Pause::default(),
         },
         keyspace: Keyspace::new(config.databases),
         clients: Registry::default(),
@@ -289,6 +350,10 @@ async fn sweep_expired(shared: Arc<Shared>) {
         let mut reclaimed = 0u64;
         // One clock read per pass, not per shard (16 x 512 shards, 10 passes a second).
         let mut now = now_ms();
+        // No active expiry while clients are paused (Redis 7.0 stops it too).
+        if shared.runtime.pause.in_force(now) != crate::server::PAUSE_OFF {
+            continue;
+        }
         for i in 0..shared.keyspace.shard_count() {
             if !shared.keyspace.may_expire(i) {
                 continue;

@@ -161,6 +161,65 @@ async fn client_list_shows_last_command_and_transaction() {
     srv.stop().await;
 }
 
+/// CLIENT PAUSE WRITE holds writes (and EXEC of a transaction that writes) until CLIENT
+/// UNPAUSE, while reads and commands with errors are answered at once; CLIENT PAUSE ALL holds
+/// everything until its time runs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_pause_holds_writes_or_everything() {
+    let srv = TestServer::start().await;
+    let mut ctl = srv.client().await;
+    let mut w = srv.client().await;
+    assert_eq!(cmd(&mut w, &["SET", "k", "1"]).await, simple("OK"));
+    assert_eq!(
+        cmd(&mut ctl, &["CLIENT", "PAUSE", "100000", "WRITE"]).await,
+        simple("OK")
+    );
+    assert_eq!(cmd(&mut w, &["GET", "k"]).await, Frame::Bulk("1".into()));
+    assert!(matches!(cmd(&mut w, &["SET", "k"]).await, Frame::Error(_)));
+    w.queue(&["SET", "k", "2"]);
+    w.queue(&["GET", "k"]);
+    w.flush().await.unwrap();
+    assert!(
+        w.read_frame_timeout(Duration::from_millis(200))
+            .await
+            .is_err(),
+        "a write ran during CLIENT PAUSE WRITE"
+    );
+    let Frame::Bulk(list) = cmd(&mut ctl, &["CLIENT", "LIST"]).await else {
+        panic!()
+    };
+    assert!(String::from_utf8_lossy(&list).contains(" flags=b "));
+    assert_eq!(cmd(&mut ctl, &["GET", "k"]).await, Frame::Bulk("1".into()));
+    assert_eq!(cmd(&mut ctl, &["CLIENT", "UNPAUSE"]).await, simple("OK"));
+    assert_eq!(
+        w.read_frame_timeout(Duration::from_secs(5)).await.unwrap(),
+        Some(simple("OK"))
+    );
+    assert_eq!(
+        w.read_frame_timeout(Duration::from_secs(5)).await.unwrap(),
+        Some(Frame::Bulk("2".into()))
+    );
+
+    // ALL: even a PING waits for the pause to run out.
+    assert_eq!(
+        cmd(&mut ctl, &["CLIENT", "PAUSE", "300", "ALL"]).await,
+        simple("OK")
+    );
+    let started = std::time::Instant::now();
+    assert_eq!(cmd(&mut w, &["PING"]).await, simple("PONG"));
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(cmd(&mut w, &["PING"]).await, simple("PONG"));
+    assert_eq!(
+        cmd(&mut ctl, &["CLIENT", "PAUSE", "-1"]).await,
+        error("ERR timeout is negative")
+    );
+    srv.stop().await;
+}
+
 /// Whether the server closed `c`'s connection (a PING gets no reply but EOF or an error).
 async fn client_gone(c: &mut confab_client::Client) -> bool {
     c.queue(&["PING"]);

@@ -10,7 +10,7 @@ use confab_protocol::{Frame, Protocol};
 
 use super::{
     arity_error, bulk, bulk_str, eq_ic, err, err_owned, int, ok, parse_i64, syntax,
-    unknown_subcommand, Client, Ctx, Handler, Plan,
+    unknown_subcommand, Client, Ctx, Handler, Plan, NOT_INTEGER,
 };
 use crate::clients::CloseReason;
 use crate::server::Shared;
@@ -207,8 +207,13 @@ pub(crate) fn verbatim(text: String) -> Frame {
     }
 }
 
+/// Redis 7.0's CLIENT HELP, with what confab adds: KILL by ID and MAXAGE, SETINFO.
 const CLIENT_HELP: &[&str] = &[
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
     "GETNAME",
     "    Return the name of the current connection.",
     "ID",
@@ -237,8 +242,10 @@ const CLIENT_HELP: &[&str] = &[
     "    Return information about client connections. Options:",
     "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
     "      Return clients of specified type.",
-    "NO-EVICT (ON|OFF)",
-    "    Protect current client connection from eviction.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
     "REPLY (ON|OFF|SKIP)",
     "    Control the replies sent to the current connection.",
     "SETNAME <name>",
@@ -247,6 +254,13 @@ const CLIENT_HELP: &[&str] = &[
     "    Set client library name or version.",
     "UNBLOCK <clientid> [TIMEOUT|ERROR]",
     "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
     "HELP",
     "    Prints this help.",
 ];
@@ -274,6 +288,22 @@ fn client(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     match (sub.as_str(), argc) {
         ("help", 2) => help_reply(CLIENT_HELP),
         ("id", 2) => int(ctx.client.handle.id as i64),
+        ("pause", 3 | 4) => client_pause(ctx, a),
+        ("unpause", 2) => {
+            ctx.shared.runtime.pause.unpause();
+            ok()
+        }
+        // Client-side caching (tracking) is not served: every client has it off.
+        ("getredir", 2) => int(-1),
+        ("trackinginfo", 2) => Frame::Map(vec![
+            (bulk_str("flags"), Frame::Set(vec![bulk_str("off")])),
+            (bulk_str("redirect"), int(-1)),
+            (bulk_str("prefixes"), Frame::Array(Vec::new())),
+        ]),
+        ("caching", n) if n >= 3 => err(
+            "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
+        ),
+        ("tracking", n) if n >= 3 => client_tracking(ctx, a),
         ("info", 2) => {
             let h = &ctx.client.handle;
             verbatim(format!("{}\n", h.info_line(&cmd_name(ctx.shared, h))))
@@ -380,6 +410,74 @@ fn client(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     }
 }
 
+/// `CLIENT PAUSE timeout [WRITE|ALL]`
+fn client_pause(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    use crate::server::{PAUSE_ALL, PAUSE_WRITE};
+    let mut mode = PAUSE_ALL;
+    if a.len() == 4 {
+        if eq_ic(&a[3], "write") {
+            mode = PAUSE_WRITE;
+        } else if !eq_ic(&a[3], "all") {
+            return err("ERR CLIENT PAUSE mode must be WRITE or ALL");
+        }
+    }
+    let Some(ms) = parse_i64(&a[2]) else {
+        return err("ERR timeout is not an integer or out of range");
+    };
+    if ms < 0 {
+        return err("ERR timeout is negative");
+    }
+    let now = crate::db::now_ms();
+    let until = now.saturating_add(ms as u64);
+    ctx.shared.runtime.pause.pause(mode, until, now);
+    ok()
+}
+
+/// `CLIENT TRACKING (ON|OFF) [REDIRECT id] [BCAST] [PREFIX p ...] [OPTIN] [OPTOUT] [NOLOOP]`:
+/// the options are checked as Redis checks them; OFF is what every client has, ON is refused
+/// (no client-side caching yet).
+fn client_tracking(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let mut redirect = false;
+    let mut j = 3;
+    while j < a.len() {
+        let more = j + 1 < a.len();
+        if eq_ic(&a[j], "redirect") && more {
+            j += 1;
+            if redirect {
+                return err("ERR A client can only redirect to a single other client");
+            }
+            redirect = true;
+            let Some(id) = parse_i64(&a[j]) else {
+                return err(NOT_INTEGER);
+            };
+            if !ctx
+                .shared
+                .clients
+                .snapshot()
+                .iter()
+                .any(|h| i64::try_from(h.id) == Ok(id))
+            {
+                return err("ERR The client ID you want redirect to does not exist");
+            }
+        } else if eq_ic(&a[j], "prefix") && more {
+            j += 1;
+        } else if !["bcast", "optin", "optout", "noloop"]
+            .iter()
+            .any(|o| eq_ic(&a[j], o))
+        {
+            return syntax();
+        }
+        j += 1;
+    }
+    if eq_ic(&a[2], "off") {
+        ok()
+    } else if eq_ic(&a[2], "on") {
+        err("ERR CLIENT TRACKING ON is not supported by confab yet (no client-side caching)")
+    } else {
+        syntax()
+    }
+}
+
 /// `ERR unknown subcommand or wrong number of arguments for 'x'. Try CLIENT HELP.`
 pub(crate) fn subcommand_syntax_error(a: &[Bytes]) -> Frame {
     let sub = String::from_utf8_lossy(&a[1][..a[1].len().min(128)]).into_owned();
@@ -397,6 +495,12 @@ pub(crate) fn client_subcommand_served(sub: &str) -> bool {
     matches!(
         sub,
         "help"
+            | "pause"
+            | "unpause"
+            | "getredir"
+            | "trackinginfo"
+            | "caching"
+            | "tracking"
             | "id"
             | "info"
             | "list"

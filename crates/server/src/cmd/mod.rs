@@ -501,6 +501,8 @@ pub(crate) enum Reply {
     Frames(Vec<Frame>),
     /// The command blocked: wait for this before running the next one.
     Block(blocking::Blocked),
+    /// CLIENT PAUSE holds the command: run it again once the pause is over.
+    Postpone,
 }
 
 /// Run one command from `args` (non-empty) for `client`. `now` is the batch's Unix time in
@@ -580,6 +582,13 @@ pub(crate) fn dispatch(
                 full_name(def, args)
             )),
         ));
+    }
+    // CLIENT PAUSE: all commands wait, or those that write (and EXEC of a transaction
+    // that does); errors above were answered at once, as Redis answers them.
+    match shared.runtime.pause.in_force(now) {
+        crate::server::PAUSE_OFF => {}
+        crate::server::PAUSE_WRITE if !writes(shared, client, def) => {}
+        _ => return Reply::Postpone,
     }
     if client.multi.is_some() {
         if def.no_multi {
@@ -669,6 +678,23 @@ pub(crate) fn record(
         }
         shared.stats.error_reply(e);
     }
+}
+
+/// Whether `def` writes, or may be propagated (PUBLISH), for CLIENT PAUSE WRITE; EXEC does
+/// when a queued command does.
+fn writes(shared: &Shared, client: &Client, def: &CommandDef) -> bool {
+    let writes = |spec: &CommandSpec| {
+        spec.flags
+            .iter()
+            .any(|f| matches!(*f, "write" | "may_replicate"))
+    };
+    if def.spec.name == "exec" {
+        return client.multi.as_ref().is_some_and(|q| {
+            q.iter()
+                .any(|queued| writes(shared.commands.by_idx(queued.def_idx).spec))
+        });
+    }
+    writes(def.spec)
 }
 
 /// Reply to a command rejected before it ran; inside MULTI this dooms the transaction. A
