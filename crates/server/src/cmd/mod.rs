@@ -525,35 +525,33 @@ pub(crate) fn dispatch(
     }
     let Some(def) = shared.commands.get(name) else {
         client.handle.last_cmd.store(usize::MAX, Relaxed);
-        return Reply::Frame(reject(shared, client, None, false, unknown_command(args)));
+        return Reply::Frame(reject(shared, client, None, None, unknown_command(args)));
     };
     let slot = shared.commands.slot(def, args);
     client
         .handle
         .last_cmd
         .store(slot.unwrap_or(usize::MAX), Relaxed);
-    let stats = slot.map(|i| &shared.stats.local().commands[i]);
-    let is_exec = def.spec.name == "exec";
     if !arity_ok(def.spec.arity, args.len()) {
         return Reply::Frame(reject(
             shared,
             client,
-            stats,
-            is_exec,
+            Some(def),
+            slot,
             arity_error(def.spec.name),
         ));
     }
     // An unknown subcommand, or a subcommand's arity: refused before anything else looks at
     // the command, as Redis's lookup does.
     if let Some(e) = container_check(def, args) {
-        return Reply::Frame(reject(shared, client, stats, false, e));
+        return Reply::Frame(reject(shared, client, Some(def), slot, e));
     }
     if !client.authenticated && !def.no_auth {
         return Reply::Frame(reject(
             shared,
             client,
-            stats,
-            is_exec,
+            Some(def),
+            slot,
             err("NOAUTH Authentication required."),
         ));
     }
@@ -575,8 +573,8 @@ pub(crate) fn dispatch(
         return Reply::Frame(reject(
             shared,
             client,
-            stats,
-            is_exec,
+            Some(def),
+            slot,
             err_owned(format!(
                 "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
                 full_name(def, args)
@@ -595,8 +593,8 @@ pub(crate) fn dispatch(
             return Reply::Frame(reject(
                 shared,
                 client,
-                stats,
-                false,
+                Some(def),
+                slot,
                 err("ERR Command not allowed inside a transaction"),
             ));
         }
@@ -659,6 +657,7 @@ pub(crate) fn dispatch(
 }
 
 /// Count a command that ran.
+#[inline]
 pub(crate) fn record(
     shared: &Shared,
     slot: Option<usize>,
@@ -700,16 +699,18 @@ fn writes(shared: &Shared, client: &Client, def: &CommandDef) -> bool {
 /// Reply to a command rejected before it ran; inside MULTI this dooms the transaction. A
 /// rejected EXEC discards the transaction and says why, as Redis's `execCommandAbort`
 /// (`EXECABORT Transaction discarded because of: <error without its ERR>`).
+#[cold]
 fn reject(
     shared: &Shared,
     client: &mut Client,
-    stats: Option<&crate::stats::CommandStat>,
-    is_exec: bool,
+    def: Option<&CommandDef>,
+    slot: Option<usize>,
     reply: Frame,
 ) -> Frame {
-    if let Some(s) = stats {
-        Stats::add(&s.rejected, 1);
+    if let Some(i) = slot {
+        Stats::add(&shared.stats.local().commands[i].rejected, 1);
     }
+    let is_exec = def.is_some_and(|d| d.spec.name == "exec");
     let reply = match reply {
         Frame::Error(e) if is_exec => {
             tx::discard_state(shared, client);
