@@ -410,6 +410,9 @@ pub(crate) fn serve(shared: &Shared, ready: Vec<(usize, Bytes)>) {
                 w.deliver(Frame::Error(Bytes::from_static(
                     crate::cmd::WRONGTYPE.as_bytes(),
                 )));
+                // The element is back: the key's next waiter gets it, as in Redis (which
+                // checks the destination before popping for a waiter).
+                pending.push_back((db, key.clone()));
             }
         }
     }

@@ -122,8 +122,9 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
     cmd::tx::discard_state(&shared, &mut conn.client);
     cmd::conn::stop_monitor(&shared, &mut conn.client);
     cmd::pubsub::unsubscribe_all(&shared, &mut conn.client);
-    conn.close();
+    // Out of CLIENT LIST before the client can see its connection close.
     shared.clients.unregister(id);
+    conn.close();
     tracing::debug!(reason = reason.as_str(), "client disconnected");
     if shared.log.is_on() || cmd::monitoring(&shared) {
         if reason == CloseReason::Shutdown {
@@ -684,6 +685,15 @@ impl Conn {
             }
         };
         self.shared.blocking.unregister(&b.waiter);
+        if let Frame::Error(e) = &frame {
+            // An error handed to a blocked client (CLIENT UNBLOCK ... ERROR, a destination
+            // of the wrong type) is an error reply of its command, as Redis counts it.
+            self.shared.stats.error_reply(e);
+            let slot = self.client.handle.last_cmd.load(Relaxed);
+            if let Some(s) = self.shared.stats.local().commands.get(slot) {
+                crate::stats::Stats::add(&s.failed, 1);
+            }
+        }
         let silent = self.client.reply_mode.silent();
         if !silent {
             encode(&frame, self.client.proto, &mut self.wbuf);

@@ -614,6 +614,15 @@ impl Registry {
             .collect()
     }
 
+    /// Active channels (INFO stats' `pubsub_channels`, `pubsubshard_channels`).
+    pub(crate) fn channel_count(&self, shard: bool) -> usize {
+        if shard {
+            read(&self.shard_channels).len()
+        } else {
+            read(&self.channels).len()
+        }
+    }
+
     pub(crate) fn numsub(&self, shard: bool, channel: &[u8]) -> usize {
         let map = if shard {
             read(&self.shard_channels)

@@ -243,6 +243,23 @@ async fn info_sections_errorstats_and_replication() {
     assert!(default.contains("\r\nrole:master\r\nconnected_slaves:0\r\n"));
     assert!(default.contains("\r\ncluster_enabled:0\r\n"));
     assert!(default.contains("\r\nused_cpu_user:"));
+    // pub/sub counts in INFO stats
+    let mut sub = srv.client().await;
+    sub.queue(&["SUBSCRIBE", "c1", "c2"]);
+    sub.queue(&["PSUBSCRIBE", "p*"]);
+    sub.queue(&["SSUBSCRIBE", "s1"]);
+    sub.flush().await.unwrap();
+    for _ in 0..4 {
+        sub.read_frame_timeout(std::time::Duration::from_secs(5))
+            .await
+            .unwrap();
+    }
+    let stats = info(cmd(&mut c, &["INFO", "stats"]).await);
+    assert!(
+        stats.contains("\r\npubsub_channels:2\r\npubsub_patterns:1\r\npubsubshard_channels:1\r\n"),
+        "{stats}"
+    );
+    drop(sub);
 
     // Two ERR replies (arity, unknown command) and one WRONGTYPE.
     assert!(matches!(cmd(&mut c, &["GET"]).await, Frame::Error(_)));

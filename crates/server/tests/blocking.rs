@@ -319,3 +319,74 @@ async fn keys_arriving_by_rename_move_copy_or_swapdb_wake_their_waiters() {
     wait_blocked(&srv, 0).await;
     srv.stop().await;
 }
+
+/// A blocked BRPOPLPUSH / BLMOVE whose destination holds another type gets WRONGTYPE and the
+/// element goes to the next client blocked on the source, as in Redis; errors handed to
+/// blocked clients (that one, CLIENT UNBLOCK ... ERROR) count in INFO errorstats.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_refused_by_its_destination_serves_the_next_waiter() {
+    let srv = TestServer::start().await;
+    let mut p = srv.client().await;
+    assert_eq!(cmd(&mut p, &["CONFIG", "RESETSTAT"]).await, simple("OK"));
+    assert_eq!(
+        cmd(&mut p, &["SET", "target1", "nolist"]).await,
+        simple("OK")
+    );
+    let mut a = srv.client().await;
+    let mut b = srv.client().await;
+    send(&mut a, &["BRPOPLPUSH", "blist", "target1", "0"]).await;
+    wait_blocked(&srv, 1).await;
+    send(
+        &mut b,
+        &["BLMOVE", "blist", "target2", "RIGHT", "LEFT", "0"],
+    )
+    .await;
+    wait_blocked(&srv, 2).await;
+    assert_eq!(
+        cmd(&mut p, &["LPUSH", "blist", "foo"]).await,
+        Frame::Integer(1)
+    );
+    assert_eq!(
+        reply(&mut a).await,
+        error("WRONGTYPE Operation against a key holding the wrong kind of value")
+    );
+    assert_eq!(reply(&mut b).await, bulk("foo"));
+    assert_eq!(
+        cmd(&mut p, &["LRANGE", "target2", "0", "-1"]).await,
+        Frame::Array(vec![bulk("foo")])
+    );
+    assert_eq!(cmd(&mut p, &["LLEN", "blist"]).await, Frame::Integer(0));
+
+    let Frame::Integer(id) = cmd(&mut a, &["CLIENT", "ID"]).await else {
+        panic!()
+    };
+    send(&mut a, &["BLPOP", "list1", "0"]).await;
+    wait_blocked(&srv, 1).await;
+    assert_eq!(
+        cmd(&mut p, &["CLIENT", "UNBLOCK", &id.to_string(), "ERROR"]).await,
+        Frame::Integer(1)
+    );
+    assert_eq!(
+        reply(&mut a).await,
+        error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+    );
+    let Frame::Bulk(stats) = cmd(&mut p, &["INFO", "all"]).await else {
+        panic!()
+    };
+    let stats = String::from_utf8_lossy(&stats);
+    assert!(
+        stats.contains("\r\nerrorstat_UNBLOCKED:count=1\r\n"),
+        "{stats}"
+    );
+    assert!(
+        stats.contains("\r\nerrorstat_WRONGTYPE:count=1\r\n"),
+        "{stats}"
+    );
+    assert!(stats.contains("\r\ntotal_error_replies:2\r\n"), "{stats}");
+    let blpop = stats
+        .lines()
+        .find(|l| l.starts_with("cmdstat_blpop:"))
+        .unwrap_or_else(|| panic!("{stats}"));
+    assert!(blpop.ends_with(",failed_calls=1"), "{blpop}");
+    srv.stop().await;
+}

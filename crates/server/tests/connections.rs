@@ -375,6 +375,25 @@ async fn monitor_streams_commands() {
         line.ends_with(r#""CONFIG" "SET" "masterauth" "(redacted)" "no-such" "x""#),
         "{line}"
     );
+    // A transaction shows MULTI, then its commands as EXEC runs them, then EXEC.
+    c.queue(&["MULTI"]);
+    c.queue(&["SET", "tx-key", "1"]);
+    c.queue(&["INCR", "tx-key"]);
+    c.queue(&["EXEC"]);
+    c.flush().await.unwrap();
+    for _ in 0..4 {
+        c.read_frame_timeout(Duration::from_secs(5)).await.unwrap();
+    }
+    let mut order = Vec::new();
+    for want in [
+        "\"MULTI\"",
+        "\"SET\" \"tx-key\"",
+        "\"INCR\" \"tx-key\"",
+        "\"EXEC\"",
+    ] {
+        order.push(monitor_until(&mut mon, want).await);
+    }
+    assert!(order[3].ends_with("\"EXEC\""), "{order:?}");
     srv.stop().await;
 }
 

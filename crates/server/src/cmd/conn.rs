@@ -643,6 +643,8 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
                 _ => true, // no replicas or masters here
             })
             || (skipme && h.id == me)
+            // Killed already, on its way out: not killed (nor counted) twice.
+            || (h.id != me && h.kill.is_killed())
         {
             continue;
         }

@@ -613,12 +613,19 @@ pub(crate) fn dispatch(
             return Reply::Frame(Frame::Simple(Bytes::from_static(b"QUEUED")));
         }
     }
-    if shared.monitor_count.load(Relaxed) > 0 && !def.skip_monitor {
+    let is_exec = def.spec.name == "exec";
+    if shared.monitor_count.load(Relaxed) > 0 && !def.skip_monitor && !is_exec {
         feed_monitors(shared, client, args);
     }
     let started = *clock;
-    let frame = if def.spec.name == "exec" {
-        tx::exec(shared, client, now)
+    let frame = if is_exec {
+        // MONITOR sees the transaction's commands as they run, then EXEC (Redis feeds
+        // monitors after a command has run).
+        let frame = tx::exec(shared, client, now);
+        if shared.monitor_count.load(Relaxed) > 0 {
+            feed_monitors(shared, client, args);
+        }
+        frame
     } else {
         let mut locked = shared
             .keyspace
@@ -845,7 +852,7 @@ pub(crate) fn plan_shards(ks: &Keyspace, def: &CommandDef, db: usize, args: &[By
 }
 
 /// Redis's MONITOR line: `+<secs>.<micros> [<db> <addr>] "arg" ...`.
-fn feed_monitors(shared: &Shared, client: &Client, args: &[Bytes]) {
+pub(crate) fn feed_monitors(shared: &Shared, client: &Client, args: &[Bytes]) {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();

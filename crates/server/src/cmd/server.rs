@@ -455,8 +455,9 @@ fn config(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 }
 
 /// Parameters CONFIG SET accepts (the others CONFIG GET shows are fixed at start: Redis's
-/// immutable ones, and confab's own). `port`, `bind` and the two size limits are checked as
-/// Redis checks them, and then accepted only when they keep the running value.
+/// immutable ones). `port`, `bind` and the two size limits are checked as Redis checks
+/// them, and then accepted only when they keep the running value, as is confab's own
+/// `conversation-log` (so a client may set back every value CONFIG GET shows).
 const SETTABLE: &[&str] = &[
     "maxclients",
     "timeout",
@@ -470,6 +471,7 @@ const SETTABLE: &[&str] = &[
     "bind",
     "proto-max-bulk-len",
     "client-query-buffer-limit",
+    "conversation-log",
 ];
 
 /// `maxmemory-policy` values, in Redis's order (its error message lists them so).
@@ -621,6 +623,17 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
                         return fail("confab sets this limit at start only (a flag)")
                     }
                     Ok(_) => {}
+                }
+            }
+            "conversation-log" => {
+                let current = ctx
+                    .shared
+                    .config
+                    .conversation_log
+                    .as_ref()
+                    .map_or("off".to_string(), |p| p.display().to_string());
+                if value[..] != *current.as_bytes() {
+                    return fail("confab opens the conversation log at start only (a flag)");
                 }
             }
             "appendonly" => {
@@ -875,7 +888,7 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
         let lc = shared.log.counters();
         let _ = write!(
             out,
-            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{}\r\nprotocol_errors:{}\r\nconversation_log_enabled:{}\r\nconversation_log_written_lines:{}\r\nconversation_log_dropped_lines:{}\r\nconversation_log_write_errors:{}\r\n",
+            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\nprotocol_errors:{}\r\nconversation_log_enabled:{}\r\nconversation_log_written_lines:{}\r\nconversation_log_dropped_lines:{}\r\nconversation_log_write_errors:{}\r\n",
             g(|s| &s.connections_received),
             g(|s| &s.commands_processed),
             g(|s| &s.net_input_bytes),
@@ -884,6 +897,9 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
             g(|s| &s.expired_keys),
             g(|s| &s.keyspace_hits),
             g(|s| &s.keyspace_misses),
+            shared.pubsub.channel_count(false),
+            shared.pubsub.numpat(),
+            shared.pubsub.channel_count(true),
             g(|s| &s.total_error_replies),
             g(|s| &s.protocol_errors),
             u8::from(shared.log.is_on()),

@@ -162,6 +162,9 @@ fn run_exec(shared: &Shared, client: &mut Client, now: u64) -> Frame {
     let mut spread: Vec<(usize, Vec<Frame>)> = Vec::new();
     for q in &queue {
         let def = shared.commands.by_idx(q.def_idx);
+        if shared.monitor_count.load(Relaxed) > 0 && !def.skip_monitor {
+            super::feed_monitors(shared, client, &q.args);
+        }
         let started = quanta::Instant::now();
         let mut ctx = Ctx {
             shared,
