@@ -350,7 +350,7 @@ async fn monitor_streams_commands() {
             mon.read_frame_timeout(Duration::from_millis(100)).await
         {
             seen = String::from_utf8_lossy(&line).into_owned();
-            if seen.contains("[system]") {
+            if seen.contains("[0 system:0]") {
                 continue; // a client connecting (see monitor_shows_system_events)
             }
             ok = true;
@@ -446,7 +446,7 @@ async fn monitor_shows_system_events() {
 
     // A delivery, summarized per message.
     let mut sub = srv.client().await;
-    let _ = monitor_until(&mut mon, "[system] \"Client").await; // its connect line
+    let _ = monitor_until(&mut mon, "[0 system:0] \"Client").await; // its connect line
     cmd(&mut sub, &["SUBSCRIBE", "news"]).await;
     monitor_until(&mut mon, r#""SUBSCRIBE" "news""#).await;
     assert_eq!(
@@ -455,7 +455,7 @@ async fn monitor_shows_system_events() {
     );
     monitor_until(&mut mon, r#""PUBLISH" "news" "hi""#).await;
     let line = monitor_until(&mut mon, "Delivered message on news to 1 subscriber").await;
-    assert!(line.contains("[system] \""), "{line}");
+    assert!(line.contains("[0 system:0] \""), "{line}");
 
     // Blocking and unblocking.
     let mut blocked = srv.client().await;

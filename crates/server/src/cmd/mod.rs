@@ -905,8 +905,10 @@ pub(crate) fn monitoring(shared: &Shared) -> bool {
 }
 
 /// A SYSTEM event (a delivery, a client blocking or unblocking, a disconnect) as a MONITOR
-/// line: `+<secs>.<micros> [system] "<text>"`, the same text as its conversation-log line.
-/// MONITOR in Redis shows commands only; confab also shows what the server did on its own.
+/// line: `+<secs>.<micros> [0 system:0] "<text>"`, the same text as its conversation-log
+/// line. MONITOR in Redis shows commands only; confab also shows what the server did on its
+/// own, shaped like a command from a pseudo-client `system:0` in database 0 so that client
+/// libraries' MONITOR parsers (redis-py's `Monitor`: `[<db> <addr>:<port>] ...`) read it.
 pub(crate) fn monitor_system(shared: &Shared, text: &str) {
     if !monitoring(shared) {
         return;
@@ -914,7 +916,8 @@ pub(crate) fn monitor_system(shared: &Shared, text: &str) {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    let mut line = format!("+{}.{:06} [system] \"", t.as_secs(), t.subsec_micros()).into_bytes();
+    let mut line =
+        format!("+{}.{:06} [0 system:0] \"", t.as_secs(), t.subsec_micros()).into_bytes();
     for &c in text.as_bytes() {
         match c {
             b'"' => line.extend_from_slice(b"\\\""),
