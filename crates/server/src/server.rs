@@ -39,6 +39,29 @@ pub(crate) struct Runtime {
     pub maxmemory_policy: AtomicUsize,
     /// CLIENT PAUSE.
     pub pause: Pause,
+    /// CONFIG `slowlog-log-slower-than` (microseconds; negative: log nothing) and
+    /// `slowlog-max-len`.
+    pub slowlog_slower_than: std::sync::atomic::AtomicI64,
+    pub slowlog_max_len: AtomicUsize,
+}
+
+/// One SLOWLOG entry, as Redis keeps it.
+pub(crate) struct SlowlogEntry {
+    pub id: u64,
+    /// Unix seconds.
+    pub time: u64,
+    pub micros: u64,
+    /// At most 32 arguments, each cut at 128 bytes (Redis's limits).
+    pub args: Vec<Bytes>,
+    pub addr: String,
+    pub name: Bytes,
+}
+
+/// The slow log: newest first, at most `slowlog-max-len` entries.
+#[derive(Default)]
+pub(crate) struct Slowlog {
+    pub entries: std::collections::VecDeque<SlowlogEntry>,
+    pub next_id: u64,
 }
 
 /// CLIENT PAUSE: while a pause lasts, clients' commands (all of them, or only those that
@@ -138,6 +161,8 @@ pub(crate) struct Shared {
     pub pubsub: crate::pubsub::Registry,
     /// Clients blocked on keys.
     pub blocking: crate::blocking::Registry,
+    /// SLOWLOG (locked only to add a command slower than `slowlog-log-slower-than`).
+    pub slowlog: Mutex<Slowlog>,
 }
 
 impl Shared {
@@ -171,6 +196,8 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
             hz: AtomicU32::new(config.hz),
             maxmemory_policy: AtomicUsize::new(crate::cmd::server::NOEVICTION),
             pause: Pause::default(),
+            slowlog_slower_than: 10_000.into(),
+            slowlog_max_len: AtomicUsize::new(128),
         },
         keyspace: Keyspace::new(config.databases),
         clients: Registry::default(),
@@ -189,6 +216,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
         monitor_count: AtomicUsize::new(0),
         pubsub: Default::default(),
         blocking: Default::default(),
+        slowlog: Default::default(),
         config,
     });
     shared

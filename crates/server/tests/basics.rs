@@ -297,3 +297,66 @@ async fn info_sections_errorstats_and_replication() {
     assert!(keyspace.contains("db0:keys=3,expires=2,"), "{keyspace}");
     srv.stop().await;
 }
+
+/// SLOWLOG keeps the commands slower than `slowlog-log-slower-than`, newest first, with Redis's
+/// cuts (32 arguments, 128 bytes each) and secrets redacted; `slowlog-max-len` bounds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowlog_records_slow_commands() {
+    let srv = TestServer::start().await;
+    let mut c = srv.client().await;
+    assert_eq!(
+        cmd(&mut c, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]).await,
+        simple("OK")
+    );
+    assert_eq!(cmd(&mut c, &["SLOWLOG", "RESET"]).await, simple("OK"));
+    let long = "x".repeat(200);
+    assert_eq!(cmd(&mut c, &["SET", "k", &long]).await, simple("OK"));
+    let many: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+    let mut del = vec!["DEL"];
+    del.extend(many.iter().map(String::as_str));
+    assert_eq!(cmd(&mut c, &del).await, Frame::Integer(0));
+    let _ = cmd(&mut c, &["AUTH", "hunter2"]).await;
+    let Frame::Array(entries) = cmd(&mut c, &["SLOWLOG", "GET", "-1"]).await else {
+        panic!()
+    };
+    // Newest first: AUTH, DEL, SET, then CONFIG SET and SLOWLOG RESET.
+    let args_of = |e: &Frame| match e {
+        Frame::Array(f) => match &f[3] {
+            Frame::Array(a) => a
+                .iter()
+                .map(|x| match x {
+                    Frame::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+                    other => panic!("{other:?}"),
+                })
+                .collect::<Vec<_>>(),
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(args_of(&entries[0]), ["AUTH", "(redacted)"]);
+    let del_args = args_of(&entries[1]);
+    assert_eq!(del_args.len(), 32);
+    assert_eq!(del_args[31], "... (10 more arguments)");
+    let set_args = args_of(&entries[2]);
+    assert_eq!(
+        set_args[2],
+        format!("{}... (72 more bytes)", "x".repeat(128))
+    );
+    let Frame::Integer(n) = cmd(&mut c, &["SLOWLOG", "LEN"]).await else {
+        panic!()
+    };
+    assert!(n >= 5, "{n}");
+    assert_eq!(
+        cmd(&mut c, &["CONFIG", "SET", "slowlog-max-len", "2"]).await,
+        simple("OK")
+    );
+    assert_eq!(cmd(&mut c, &["SLOWLOG", "LEN"]).await, Frame::Integer(2));
+    assert_eq!(
+        cmd(&mut c, &["CONFIG", "SET", "slowlog-log-slower-than", "-1"]).await,
+        simple("OK")
+    );
+    assert_eq!(cmd(&mut c, &["SLOWLOG", "RESET"]).await, simple("OK"));
+    assert_eq!(cmd(&mut c, &["PING"]).await, simple("PONG"));
+    assert_eq!(cmd(&mut c, &["SLOWLOG", "LEN"]).await, Frame::Integer(0));
+    srv.stop().await;
+}

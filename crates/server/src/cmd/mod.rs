@@ -62,6 +62,7 @@ pub(crate) struct CommandDef {
     pub no_auth: bool,
     pub no_multi: bool,
     pub skip_monitor: bool,
+    pub skip_slowlog: bool,
 }
 
 /// The dispatch table, built once at start.
@@ -148,6 +149,7 @@ impl Commands {
                     no_auth: has("no_auth"),
                     no_multi: has("no_multi"),
                     skip_monitor: has("skip_monitor"),
+                    skip_slowlog: has("skip_slowlog"),
                 };
                 assert!(
                     name.len() <= MAX_NAME && name.bytes().all(|b| b.is_ascii_lowercase()),
@@ -645,12 +647,9 @@ pub(crate) fn dispatch(
     }
     let ended = quanta::Instant::now();
     *clock = ended;
-    record(
-        shared,
-        slot,
-        ended.saturating_duration_since(started),
-        &frame,
-    );
+    let took = ended.saturating_duration_since(started);
+    record(shared, slot, took, &frame);
+    slowlog_check(shared, client, def, args, took);
     if std::mem::take(&mut client.no_reply) {
         return Reply::Nothing;
     }
@@ -661,6 +660,61 @@ pub(crate) fn dispatch(
         return Reply::Block(b);
     }
     Reply::Frame(frame)
+}
+
+/// Add the command to the SLOWLOG if it ran longer than `slowlog-log-slower-than`.
+#[inline]
+pub(crate) fn slowlog_check(
+    shared: &Shared,
+    client: &Client,
+    def: &CommandDef,
+    args: &[Bytes],
+    took: std::time::Duration,
+) {
+    let limit = shared.runtime.slowlog_slower_than.load(Relaxed);
+    if limit < 0 || (took.as_micros() as i64) < limit || def.skip_slowlog {
+        return;
+    }
+    slowlog_push(shared, client, args, took.as_micros() as u64);
+}
+
+#[cold]
+fn slowlog_push(shared: &Shared, client: &Client, args: &[Bytes], micros: u64) {
+    const MAX_ARGS: usize = 32;
+    const MAX_STRING: usize = 128;
+    let secret = crate::convlog::redactions(args);
+    let mut logged: Vec<Bytes> = Vec::with_capacity(args.len().min(MAX_ARGS));
+    for (i, a) in args.iter().enumerate() {
+        if args.len() > MAX_ARGS && i == MAX_ARGS - 1 {
+            logged.push(Bytes::from(format!(
+                "... ({} more arguments)",
+                args.len() - MAX_ARGS + 1
+            )));
+            break;
+        }
+        if secret.contains(&i) {
+            logged.push(Bytes::from_static(b"(redacted)"));
+        } else if a.len() > MAX_STRING {
+            let mut cut = a[..MAX_STRING].to_vec();
+            cut.extend_from_slice(format!("... ({} more bytes)", a.len() - MAX_STRING).as_bytes());
+            logged.push(Bytes::from(cut));
+        } else {
+            logged.push(Bytes::copy_from_slice(a));
+        }
+    }
+    let max = shared.runtime.slowlog_max_len.load(Relaxed);
+    let mut log = shared.slowlog.lock().unwrap_or_else(|p| p.into_inner());
+    let id = log.next_id;
+    log.next_id += 1;
+    log.entries.push_front(crate::server::SlowlogEntry {
+        id,
+        time: crate::db::now_ms() / 1000,
+        micros,
+        args: logged,
+        addr: client.handle.addr.to_string(),
+        name: client.handle.name(),
+    });
+    log.entries.truncate(max);
 }
 
 /// Count a command that ran.

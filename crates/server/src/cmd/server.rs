@@ -13,8 +13,8 @@ use confab_protocol::Frame;
 use super::conn::help_reply;
 use super::table::{self, CommandSpec};
 use super::{
-    arity_error, bulk, bulk_str, eq_ic, err, err_owned, int, ok, syntax, unknown_subcommand, Ctx,
-    Handler, Plan,
+    arity_error, arity_ok, bulk, bulk_str, eq_ic, err, err_owned, int, ok, parse_i64, syntax,
+    unknown_subcommand, Ctx, Handler, Plan,
 };
 use crate::glob;
 use crate::server::Shared;
@@ -26,7 +26,77 @@ pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
     ("time", time, Plan::None),
     ("shutdown", shutdown, Plan::None),
     ("monitor", monitor, Plan::None),
+    ("role", role, Plan::None),
+    ("slowlog", slowlog, Plan::None),
 ];
+
+/// # Format
+/// `ROLE`: a primary with no replicas (confab has no replication yet).
+fn role(_ctx: &mut Ctx<'_, '_>, _a: &[Bytes]) -> Frame {
+    Frame::Array(vec![bulk_str("master"), int(0), Frame::Array(Vec::new())])
+}
+
+const SLOWLOG_HELP: &[&str] = &[
+    "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET [<count>]",
+    "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+    "    Entries are made of:",
+    "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+    "    client name",
+    "LEN",
+    "    Return the length of the slowlog.",
+    "RESET",
+    "    Reset the slowlog.",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// # Format
+/// `SLOWLOG GET [count] | LEN | RESET | HELP`
+fn slowlog(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
+    let lock = || ctx.shared.slowlog.lock().unwrap_or_else(|p| p.into_inner());
+    match (sub.as_str(), a.len()) {
+        ("help", 2) => help_reply(SLOWLOG_HELP),
+        ("reset", 2) => {
+            lock().entries.clear();
+            ok()
+        }
+        ("len", 2) => int(lock().entries.len() as i64),
+        ("get", 2 | 3) => {
+            let mut count = 10usize;
+            if a.len() == 3 {
+                match parse_i64(&a[2]) {
+                    Some(-1) => count = usize::MAX,
+                    Some(n) if n >= 0 => count = n as usize,
+                    _ => return err("ERR count should be greater than or equal to -1"),
+                }
+            }
+            let log = lock();
+            Frame::Array(
+                log.entries
+                    .iter()
+                    .take(count)
+                    .map(|e| {
+                        Frame::Array(vec![
+                            int(e.id as i64),
+                            int(e.time as i64),
+                            int(e.micros as i64),
+                            Frame::Array(e.args.iter().cloned().map(bulk).collect()),
+                            bulk_str(&e.addr),
+                            bulk(e.name.clone()),
+                        ])
+                    })
+                    .collect(),
+            )
+        }
+        _ => match table::lookup_sub("slowlog", &sub) {
+            Some(spec) if arity_ok(spec.arity, a.len()) => super::conn::subcommand_syntax_error(a),
+            Some(spec) => arity_error(spec.name),
+            None => unknown_subcommand("slowlog", &a[1]),
+        },
+    }
+}
 
 /// # Format
 /// `TIME`
@@ -391,6 +461,14 @@ fn config_params(shared: &Shared) -> Vec<(&'static str, String)> {
         ),
         ("io-threads", c.threads.to_string()),
         (
+            "slowlog-log-slower-than",
+            shared.runtime.slowlog_slower_than.load(Relaxed).to_string(),
+        ),
+        (
+            "slowlog-max-len",
+            shared.runtime.slowlog_max_len.load(Relaxed).to_string(),
+        ),
+        (
             "conversation-log",
             c.conversation_log
                 .as_ref()
@@ -472,6 +550,8 @@ const SETTABLE: &[&str] = &[
     "proto-max-bulk-len",
     "client-query-buffer-limit",
     "conversation-log",
+    "slowlog-log-slower-than",
+    "slowlog-max-len",
 ];
 
 /// `maxmemory-policy` values, in Redis's order (its error message lists them so).
@@ -595,6 +675,16 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
                     return e;
                 }
             }
+            "slowlog-log-slower-than" => {
+                if let Err(e) = int_in(-1, i64::MAX) {
+                    return e;
+                }
+            }
+            "slowlog-max-len" => {
+                if let Err(e) = int_in(0, i64::MAX) {
+                    return e;
+                }
+            }
             "port" => match int_in(0, 65535) {
                 Err(e) => return e,
                 Ok(p) if p != i64::from(ctx.shared.local_addr.port()) => {
@@ -686,6 +776,13 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
                 .store(n.max(0) as u64, Relaxed),
             // Redis keeps hz within 1..=500 (CONFIG GET shows the value kept).
             "hz" => ctx.shared.runtime.hz.store(n.clamp(1, 500) as u32, Relaxed),
+            "slowlog-log-slower-than" => ctx.shared.runtime.slowlog_slower_than.store(n, Relaxed),
+            "slowlog-max-len" => {
+                let max = n.max(0) as usize;
+                ctx.shared.runtime.slowlog_max_len.store(max, Relaxed);
+                let mut log = ctx.shared.slowlog.lock().unwrap_or_else(|p| p.into_inner());
+                log.entries.truncate(max);
+            }
             "maxmemory-policy" => {
                 if let Some(i) = MAXMEMORY_POLICIES.iter().position(|p| eq_ic(&value, p)) {
                     ctx.shared.runtime.maxmemory_policy.store(i, Relaxed);

@@ -2186,6 +2186,17 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         ..CommandSpec::EMPTY
     },
     CommandSpec {
+        name: "role",
+        arity: 1,
+        flags: &["noscript", "loading", "stale", "fast"],
+        acl_categories: &["@admin", "@fast", "@dangerous"],
+        group: "server",
+        summary: "Return the role of the instance in the context of replication",
+        since: "2.8.12",
+        complexity: "O(1)",
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
         name: "rpop",
         arity: -2,
         flags: &["write", "fast"],
@@ -2564,6 +2575,17 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         complexity: "O(1)",
         args: &[arg("key", "key").key_spec(0), arg("member", "string")],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "slowlog",
+        arity: -2,
+        acl_categories: &["@slow"],
+        group: "server",
+        summary: "A container for slow log commands",
+        since: "2.2.12",
+        complexity: "Depends on subcommand.",
+        subcommands: SLOWLOG_SUBCOMMANDS,
         ..CommandSpec::EMPTY
     },
     CommandSpec {
@@ -3814,6 +3836,60 @@ static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
         since: "7.0.0",
         complexity: "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels",
         args: &[arg("shardchannel", "string").optional().multiple()],
+        ..CommandSpec::EMPTY
+    },
+];
+
+/// Subcommands of SLOWLOG.
+#[rustfmt::skip]
+static SLOWLOG_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "slowlog|get",
+        arity: -2,
+        flags: &["admin", "loading", "stale"],
+        acl_categories: &["@admin", "@slow", "@dangerous"],
+        tips: &["request_policy:all_nodes", "nondeterministic_output"],
+        group: "server",
+        summary: "Get the slow log's entries",
+        since: "2.2.12",
+        complexity: "O(N) where N is the number of entries returned",
+        history: &[("4.0.0", "Added client IP address, port and name to the reply.")],
+        args: &[arg("count", "integer").optional()],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "slowlog|help",
+        arity: 2,
+        flags: &["loading", "stale"],
+        acl_categories: &["@slow"],
+        group: "server",
+        summary: "Show helpful text about the different subcommands",
+        since: "6.2.0",
+        complexity: "O(1)",
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "slowlog|len",
+        arity: 2,
+        flags: &["admin", "loading", "stale"],
+        acl_categories: &["@admin", "@slow", "@dangerous"],
+        tips: &["request_policy:all_nodes", "response_policy:agg_sum", "nondeterministic_output"],
+        group: "server",
+        summary: "Get the slow log's length",
+        since: "2.2.12",
+        complexity: "O(1)",
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "slowlog|reset",
+        arity: 2,
+        flags: &["admin", "loading", "stale"],
+        acl_categories: &["@admin", "@slow", "@dangerous"],
+        tips: &["request_policy:all_nodes", "response_policy:all_succeeded"],
+        group: "server",
+        summary: "Clear all entries from the slow log",
+        since: "2.2.12",
+        complexity: "O(N) where N is the number of entries in the slowlog",
         ..CommandSpec::EMPTY
     },
 ];

@@ -179,7 +179,9 @@ fn run_exec(shared: &Shared, client: &mut Client, now: u64) -> Frame {
         } else {
             (def.handler)(&mut ctx, &q.args)
         };
-        record(shared, q.slot, started.elapsed(), &reply);
+        let took = started.elapsed();
+        record(shared, q.slot, took, &reply);
+        super::slowlog_check(shared, client, def, &q.args, took);
         if let Some(frames) = client.replies.take() {
             spread.push((replies.len(), frames));
         }
