@@ -647,7 +647,7 @@ pub(crate) fn dispatch(
     }
     let ended = quanta::Instant::now();
     *clock = ended;
-    let took = ended.saturating_duration_since(started);
+    let took = micros(ended.saturating_duration_since(started));
     record(shared, slot, took, &frame);
     slowlog_check(shared, client, def, args, took);
     if std::mem::take(&mut client.no_reply) {
@@ -662,20 +662,29 @@ pub(crate) fn dispatch(
     Reply::Frame(frame)
 }
 
-/// Add the command to the SLOWLOG if it ran longer than `slowlog-log-slower-than`.
+/// A duration in whole microseconds, without `as_micros`'s 128-bit arithmetic.
+#[inline]
+pub(crate) fn micros(d: std::time::Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(1_000_000)
+        .saturating_add(u64::from(d.subsec_micros()))
+}
+
+/// Add the command to the SLOWLOG if it ran `micros` or longer than
+/// `slowlog-log-slower-than` (negative: never).
 #[inline]
 pub(crate) fn slowlog_check(
     shared: &Shared,
     client: &Client,
     def: &CommandDef,
     args: &[Bytes],
-    took: std::time::Duration,
+    micros: u64,
 ) {
     let limit = shared.runtime.slowlog_slower_than.load(Relaxed);
-    if limit < 0 || (took.as_micros() as i64) < limit || def.skip_slowlog {
+    if limit < 0 || micros < limit as u64 || def.skip_slowlog {
         return;
     }
-    slowlog_push(shared, client, args, took.as_micros() as u64);
+    slowlog_push(shared, client, args, micros);
 }
 
 #[cold]
@@ -719,18 +728,13 @@ fn slowlog_push(shared: &Shared, client: &Client, args: &[Bytes], micros: u64) {
 
 /// Count a command that ran.
 #[inline]
-pub(crate) fn record(
-    shared: &Shared,
-    slot: Option<usize>,
-    took: std::time::Duration,
-    frame: &Frame,
-) {
+pub(crate) fn record(shared: &Shared, slot: Option<usize>, micros: u64, frame: &Frame) {
     let local = shared.stats.local();
     Stats::add(&local.commands_processed, 1);
     let s = slot.map(|i| &local.commands[i]);
     if let Some(s) = s {
         Stats::add(&s.calls, 1);
-        Stats::add(&s.usec, took.as_micros() as u64);
+        Stats::add(&s.usec, micros);
     }
     if let Frame::Error(e) = frame {
         if let Some(s) = s {

@@ -179,7 +179,7 @@ fn run_exec(shared: &Shared, client: &mut Client, now: u64) -> Frame {
         } else {
             (def.handler)(&mut ctx, &q.args)
         };
-        let took = started.elapsed();
+        let took = super::micros(started.elapsed());
         record(shared, q.slot, took, &reply);
         super::slowlog_check(shared, client, def, &q.args, took);
         if let Some(frames) = client.replies.take() {
