@@ -618,9 +618,13 @@ impl Conn {
         let id = self.client.handle.id;
         if log_on || cmd::monitoring(&self.shared) {
             let keys: Vec<String> = b.waiter.keys.iter().map(|k| convlog::shown(k)).collect();
+            let on = if keys.is_empty() {
+                "replica acknowledgements (WAIT)".to_string()
+            } else {
+                keys.join(" ")
+            };
             let note = format!(
-                "Client {id} blocked on {} (timeout {})",
-                keys.join(" "),
+                "Client {id} blocked on {on} (timeout {})",
                 b.timeout
                     .map_or("none".to_string(), |t| format!("{:.3}s", t.as_secs_f64()))
             );

@@ -390,3 +390,27 @@ async fn a_move_refused_by_its_destination_serves_the_next_waiter() {
     assert!(blpop.ends_with(",failed_calls=1"), "{blpop}");
     srv.stop().await;
 }
+
+/// WAIT asks for acknowledgements no replica will give: it waits out its timeout and answers
+/// 0, and WAIT with timeout 0 waits until CLIENT UNBLOCK.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_without_replicas_times_out_with_zero() {
+    let srv = TestServer::start().await;
+    let mut c = srv.client().await;
+    let started = Instant::now();
+    assert_eq!(cmd(&mut c, &["WAIT", "1", "100"]).await, Frame::Integer(0));
+    assert!(started.elapsed() >= Duration::from_millis(90));
+    assert_eq!(cmd(&mut c, &["WAIT", "0", "0"]).await, Frame::Integer(0));
+    let Frame::Integer(id) = cmd(&mut c, &["CLIENT", "ID"]).await else {
+        panic!()
+    };
+    send(&mut c, &["WAIT", "1", "0"]).await;
+    wait_blocked(&srv, 1).await;
+    let mut p = srv.client().await;
+    assert_eq!(
+        cmd(&mut p, &["CLIENT", "UNBLOCK", &id.to_string()]).await,
+        Frame::Integer(1)
+    );
+    assert_eq!(reply(&mut c).await, Frame::Integer(0));
+    srv.stop().await;
+}

@@ -20,9 +20,9 @@ pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
     ("blmove", blmove, Plan::Keys),
     ("brpoplpush", brpoplpush, Plan::Keys),
     ("blmpop", blmpop, Plan::Custom(blmpop_plan)),
+    ("wait", wait, Plan::None),
 ];
 
-/// A registered wait the connection must see through.
 /// A registered wait; the connection sees it through (see [`block`]).
 pub(crate) struct Blocked {
     pub waiter: std::sync::Arc<Waiter>,
@@ -100,6 +100,33 @@ pub(crate) fn block(
         timeout_reply,
     });
     Frame::Null
+}
+
+/// # Format
+/// `WAIT numreplicas timeout`: confab has no replicas, so none ever acknowledges. As on a
+/// Redis primary without replicas: 0 at once when no acknowledgement is asked for (or inside
+/// MULTI), else the client waits out `timeout` milliseconds (0: for ever, until CLIENT
+/// UNBLOCK) and gets 0.
+fn wait(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let timeout = match super::parse_i64(&a[2]) {
+        None => return err("ERR timeout is not an integer or out of range"),
+        Some(ms) if ms < 0 => return err("ERR timeout is negative"),
+        Some(ms) => (ms > 0).then(|| Duration::from_millis(ms as u64)),
+    };
+    let Some(wanted) = super::parse_i64(&a[1]) else {
+        return err(super::NOT_INTEGER);
+    };
+    if wanted <= 0 || ctx.in_exec {
+        return Frame::Integer(0);
+    }
+    // A wait on no keys: nothing serves it; it ends by its timeout or CLIENT UNBLOCK.
+    block(
+        ctx,
+        Vec::new(),
+        BlockOp::Pop { left: true },
+        timeout,
+        Frame::Integer(0),
+    )
 }
 
 fn bpop(ctx: &mut Ctx<'_, '_>, a: &[Bytes], left: bool) -> Frame {

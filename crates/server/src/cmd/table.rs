@@ -2994,6 +2994,19 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         ..CommandSpec::EMPTY
     },
     CommandSpec {
+        name: "wait",
+        arity: 3,
+        flags: &["noscript"],
+        acl_categories: &["@slow", "@connection"],
+        tips: &["request_policy:all_shards", "response_policy:agg_min"],
+        group: "generic",
+        summary: "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
+        since: "3.0.0",
+        complexity: "O(1)",
+        args: &[arg("numreplicas", "integer"), arg("timeout", "integer")],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
         name: "watch",
         arity: -2,
         flags: &["noscript", "loading", "stale", "fast", "allow_busy"],
