@@ -123,6 +123,10 @@ pub(crate) struct ClientHandle {
     pub ssubscriptions: AtomicUsize,
     /// Waiting in a blocking command, for the `b` flag.
     pub blocked: AtomicBool,
+    /// CLIENT NO-EVICT ON, for the `e` flag (there is no client eviction to exempt it from).
+    pub no_evict: AtomicBool,
+    /// The client's WATCH flag, set when a watched key changes (the `d` flag).
+    pub watch_flag: crate::db::WatchFlag,
     pub is_monitor: AtomicBool,
     /// Name, library name and version: written by SETNAME/SETINFO/HELLO, read by CLIENT LIST.
     pub names: Mutex<ClientNames>,
@@ -173,7 +177,7 @@ impl ClientHandle {
         if self.is_monitor.load(Relaxed) {
             flags.push('O');
         }
-        // In Redis's order: O, P, x, b.
+        // In Redis's order: O, P, x, b, d, e.
         let multi = self.multi.load(Relaxed);
         if self.is_pubsub() {
             flags.push('P');
@@ -183,6 +187,12 @@ impl ClientHandle {
         }
         if self.blocked.load(Relaxed) {
             flags.push('b');
+        }
+        if self.watch_flag.load(Relaxed) {
+            flags.push('d');
+        }
+        if self.no_evict.load(Relaxed) {
+            flags.push('e');
         }
         if flags.is_empty() {
             flags.push('N');

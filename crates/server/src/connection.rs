@@ -70,6 +70,8 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
         psubscriptions: Default::default(),
         ssubscriptions: Default::default(),
         blocked: Default::default(),
+        no_evict: Default::default(),
+        watch_flag: Default::default(),
         is_monitor: Default::default(),
         names: std::sync::Mutex::new(ClientNames::default()),
         kill: Default::default(),

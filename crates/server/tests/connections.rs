@@ -141,6 +141,22 @@ async fn client_list_shows_last_command_and_transaction() {
         "{line}"
     );
     assert!(line.contains(" lib-name=lib "), "{line}");
+    // d: a watched key changed; e: CLIENT NO-EVICT on.
+    assert_eq!(cmd(&mut b, &["WATCH", "wx"]).await, simple("OK"));
+    assert_eq!(cmd(&mut me, &["SET", "wx", "1"]).await, simple("OK"));
+    assert_eq!(
+        cmd(&mut b, &["CLIENT", "NO-EVICT", "on"]).await,
+        simple("OK")
+    );
+    let line = client_line(&mut me, &id).await;
+    assert!(line.contains(" flags=de "), "{line}");
+    assert_eq!(cmd(&mut b, &["UNWATCH"]).await, simple("OK"));
+    assert_eq!(
+        cmd(&mut b, &["CLIENT", "NO-EVICT", "off"]).await,
+        simple("OK")
+    );
+    let line = client_line(&mut me, &id).await;
+    assert!(line.contains(" flags=N "), "{line}");
     b.queue(&["SSUBSCRIBE", "s1", "s2"]);
     b.flush().await.unwrap();
     for _ in 0..2 {

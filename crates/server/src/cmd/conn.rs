@@ -370,6 +370,8 @@ fn client(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         }
         ("no-evict", 3) => {
             if eq_ic(&a[2], "on") || eq_ic(&a[2], "off") {
+                let on = eq_ic(&a[2], "on");
+                ctx.client.handle.no_evict.store(on, Relaxed);
                 ok()
             } else {
                 syntax()

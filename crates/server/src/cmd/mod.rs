@@ -335,6 +335,7 @@ impl std::fmt::Display for LazyLabel {
 
 impl Client {
     pub(crate) fn new(handle: std::sync::Arc<ClientHandle>, authenticated: bool) -> Self {
+        let watch_flag = handle.watch_flag.clone();
         Client {
             handle,
             db: 0,
@@ -342,7 +343,7 @@ impl Client {
             authenticated,
             multi: None,
             multi_error: false,
-            watch_flag: WatchFlag::default(),
+            watch_flag,
             watched: Vec::new(),
             close: None,
             log_label: String::new(),
