@@ -150,6 +150,35 @@ fn slow_consumer_config() -> Config {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_subscriber_is_cut_off_others_keep_receiving() {
     let srv = TestServer::start_with(slow_consumer_config()).await;
+    // CONFIG GET shows the limits in Redis's form; CONFIG SET takes them back unchanged only.
+    let mut c = srv.client().await;
+    let limits = "normal 0 0 0 slave 0 0 0 pubsub 4194304 1048576 60";
+    assert_eq!(
+        cmd(&mut c, &["CONFIG", "GET", "client-output-buffer-limit"]).await,
+        Frame::Array(vec![bulk("client-output-buffer-limit"), bulk(limits)])
+    );
+    assert_eq!(
+        cmd(
+            &mut c,
+            &["CONFIG", "SET", "client-output-buffer-limit", limits]
+        )
+        .await,
+        simple("OK")
+    );
+    assert!(matches!(
+        cmd(
+            &mut c,
+            &[
+                "CONFIG",
+                "SET",
+                "client-output-buffer-limit",
+                "pubsub 1 1 1"
+            ]
+        )
+        .await,
+        Frame::Error(_)
+    ));
+    drop(c);
     slow_subscriber_cut_off(srv).await;
 }
 

@@ -461,6 +461,15 @@ fn config_params(shared: &Shared) -> Vec<(&'static str, String)> {
         ),
         ("io-threads", c.threads.to_string()),
         (
+            // Normal clients have no output limit (confab stops reading them instead) and
+            // there are no replicas; subscribers have theirs (--pubsub-output-limit).
+            "client-output-buffer-limit",
+            format!(
+                "normal 0 0 0 slave 0 0 0 pubsub {} {} {}",
+                c.pubsub_limits.hard, c.pubsub_limits.soft, c.pubsub_limits.soft_seconds
+            ),
+        ),
+        (
             "slowlog-log-slower-than",
             shared.runtime.slowlog_slower_than.load(Relaxed).to_string(),
         ),
@@ -550,6 +559,7 @@ const SETTABLE: &[&str] = &[
     "proto-max-bulk-len",
     "client-query-buffer-limit",
     "conversation-log",
+    "client-output-buffer-limit",
     "slowlog-log-slower-than",
     "slowlog-max-len",
 ];
@@ -713,6 +723,26 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
                         return fail("confab sets this limit at start only (a flag)")
                     }
                     Ok(_) => {}
+                }
+            }
+            "client-output-buffer-limit" => {
+                // Accepted with the running limits (as CONFIG GET shows them); they are set
+                // at start.
+                let current = config_params(ctx.shared)
+                    .into_iter()
+                    .find(|(n, _)| *n == "client-output-buffer-limit")
+                    .map(|(_, v)| v)
+                    .unwrap_or_default();
+                let words = |b: &[u8]| -> Vec<Vec<u8>> {
+                    b.split(|c| c.is_ascii_whitespace())
+                        .filter(|w| !w.is_empty())
+                        .map(|w| w.to_ascii_lowercase())
+                        .collect()
+                };
+                if words(value) != words(current.as_bytes()) {
+                    return fail(
+                        "confab sets the output limits at start only (--pubsub-output-limit)",
+                    );
                 }
             }
             "conversation-log" => {
