@@ -125,7 +125,8 @@ pub(crate) struct ClientHandle {
     pub blocked: AtomicBool,
     /// CLIENT NO-EVICT ON, for the `e` flag (there is no client eviction to exempt it from).
     pub no_evict: AtomicBool,
-    /// The client's WATCH flag, set when a watched key changes (the `d` flag).
+    /// The client's WATCH flag, set by shards when a watched key changes (read by EXEC, and
+    /// CLIENT LIST's `d` flag).
     pub watch_flag: crate::db::WatchFlag,
     pub is_monitor: AtomicBool,
     /// Name, library name and version: written by SETNAME/SETINFO/HELLO, read by CLIENT LIST.

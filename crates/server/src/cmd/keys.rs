@@ -9,7 +9,7 @@ use super::{
     arg_i64, bulk, eq_ic, err, err_owned, int, ok, parse_i64, syntax, Ctx, Handler, Plan,
     NOT_INTEGER,
 };
-use crate::db::{scan::scan_keys, Keyspace, ShardSet, Value};
+use crate::db::{scan::scan_keys, Keyspace, ShardSet};
 use crate::glob;
 
 pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
@@ -252,7 +252,7 @@ fn rename_generic(ctx: &mut Ctx<'_, '_>, a: &[Bytes], nx: bool) -> Frame {
         return err("ERR no such key");
     };
     let at = entry.expire_at();
-    let servable = matches!(entry.value, Value::List(_) | Value::Stream(_));
+    let servable = entry.value.serves_waiters();
     let dshard = ctx.shard(dst);
     dshard.remove(dst, now);
     dshard.insert(dst, entry.value, at);
@@ -490,7 +490,7 @@ fn swapdb(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
                         .locked
                         .shard(db, &key)
                         .get(&key, ctx.now)
-                        .is_some_and(|e| matches!(e.value, Value::List(_) | Value::Stream(_)));
+                        .is_some_and(|e| e.value.serves_waiters());
                     if servable {
                         ctx.signal_key_ready_in(db, &key);
                     }
@@ -539,7 +539,7 @@ fn move_cmd(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         return int(0);
     };
     let at = entry.expire_at();
-    let servable = matches!(entry.value, Value::List(_) | Value::Stream(_));
+    let servable = entry.value.serves_waiters();
     d.insert(key, entry.value, at);
     if servable {
         ctx.signal_key_ready_in(dst, key);
@@ -602,7 +602,7 @@ fn copy(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         dshard.remove(newkey, now);
     }
     let at = entry.expire_at();
-    let servable = matches!(entry.value, Value::List(_) | Value::Stream(_));
+    let servable = entry.value.serves_waiters();
     dshard.insert(newkey, entry.value, at);
     if servable {
         ctx.signal_key_ready_in(dst_db, newkey);

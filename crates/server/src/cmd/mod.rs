@@ -27,7 +27,7 @@ use bytes::Bytes;
 use confab_protocol::{Frame, Protocol};
 
 use crate::clients::{ClientHandle, CloseReason};
-use crate::db::{Keyspace, Locked, Shard, ShardSet, WatchFlag, SHARDS_PER_DB};
+use crate::db::{Keyspace, Locked, Shard, ShardSet, SHARDS_PER_DB};
 use crate::server::Shared;
 use crate::stats::Stats;
 use table::CommandSpec;
@@ -283,8 +283,8 @@ pub(crate) struct Client {
     pub multi: Option<Vec<Queued>>,
     /// A command was rejected while queuing: EXEC must fail with EXECABORT.
     pub multi_error: bool,
-    /// Set by shards when a watched key changes.
-    pub watch_flag: WatchFlag,
+    /// The keys this client WATCHes (its flag, set by shards when one changes, is
+    /// `handle.watch_flag`, where CLIENT LIST reads it too).
     pub watched: Vec<(usize, Bytes)>,
     /// Close the connection after this batch's replies are written.
     pub close: Option<CloseReason>,
@@ -335,7 +335,6 @@ impl std::fmt::Display for LazyLabel {
 
 impl Client {
     pub(crate) fn new(handle: std::sync::Arc<ClientHandle>, authenticated: bool) -> Self {
-        let watch_flag = handle.watch_flag.clone();
         Client {
             handle,
             db: 0,
@@ -343,7 +342,6 @@ impl Client {
             authenticated,
             multi: None,
             multi_error: false,
-            watch_flag,
             watched: Vec::new(),
             close: None,
             log_label: String::new(),
@@ -546,7 +544,7 @@ pub(crate) fn dispatch(
     }
     // An unknown subcommand, or a subcommand's arity: refused before anything else looks at
     // the command, as Redis's lookup does.
-    if let Some(e) = container_check(def, args) {
+    if let Some(e) = container_check(def, slot, args) {
         return Reply::Frame(reject(shared, client, Some(def), slot, e));
     }
     if !client.authenticated && !def.no_auth {
@@ -580,7 +578,7 @@ pub(crate) fn dispatch(
             slot,
             err_owned(format!(
                 "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-                full_name(def, args)
+                shared.commands.name_of(slot.unwrap_or(def.idx))
             )),
         ));
     }
@@ -804,16 +802,16 @@ pub(crate) fn arity_ok(arity: i32, argc: usize) -> bool {
 
 /// For container commands, an unknown subcommand or a subcommand's bad arity: the error Redis
 /// gives at lookup, before it checks authentication, the pub/sub context or MULTI.
-fn container_check(def: &CommandDef, args: &[Bytes]) -> Option<Frame> {
+fn container_check(def: &CommandDef, slot: Option<usize>, args: &[Bytes]) -> Option<Frame> {
     if def.spec.subcommands.is_empty() || args.len() < 2 {
         return None;
     }
-    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
-    match table::lookup_sub(def.spec.name, &sub) {
-        None => Some(unknown_subcommand(def.spec.name, &args[1])),
-        Some(spec) if !arity_ok(spec.arity, args.len()) => Some(arity_error(spec.name)),
-        Some(_) => None,
-    }
+    // `slot` is the subcommand's (see `Commands::slot`), `None` when there is no such one.
+    let Some(slot) = slot else {
+        return Some(unknown_subcommand(def.spec.name, &args[1]));
+    };
+    let spec = &def.spec.subcommands[slot - def.sub_slots];
+    (!arity_ok(spec.arity, args.len())).then(|| arity_error(spec.name))
 }
 
 /// Shards of the movable keys of `numkeys key [key ...]` commands (LMPOP, BLMPOP,
@@ -842,17 +840,6 @@ pub(crate) fn blocking_op_xread(
         count,
         proto,
     }
-}
-
-/// The name Redis reports for a command: `container|sub` for a known subcommand.
-fn full_name(def: &CommandDef, args: &[Bytes]) -> String {
-    if !def.spec.subcommands.is_empty() && args.len() >= 2 {
-        let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
-        if let Some(spec) = table::lookup_sub(def.spec.name, &sub) {
-            return spec.name.to_string();
-        }
-    }
-    def.spec.name.to_string()
 }
 
 /// `ERR unknown command '...', with args beginning with: '...' ` exactly as Redis formats it.

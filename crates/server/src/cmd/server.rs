@@ -630,7 +630,14 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
     // Validate everything first so a bad pair changes nothing (Redis applies atomically), in
     // Redis's two passes: names first (the first unknown, fixed or repeated one fails, named
     // as typed), then values (named as the parameter is).
-    let known: Vec<&'static str> = config_params(ctx.shared).iter().map(|(n, _)| *n).collect();
+    let running = config_params(ctx.shared);
+    let current = |param: &str| {
+        running
+            .iter()
+            .find(|(n, _)| *n == param)
+            .map_or("", |(_, v)| v.as_str())
+    };
+    let known: Vec<&'static str> = running.iter().map(|(n, _)| *n).collect();
     let mut params: Vec<&'static str> = Vec::with_capacity(pairs.len() / 2);
     for pair in pairs.chunks_exact(2) {
         let typed = String::from_utf8_lossy(&pair[0]);
@@ -728,31 +735,20 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
             "client-output-buffer-limit" => {
                 // Accepted with the running limits (as CONFIG GET shows them); they are set
                 // at start.
-                let current = config_params(ctx.shared)
-                    .into_iter()
-                    .find(|(n, _)| *n == "client-output-buffer-limit")
-                    .map(|(_, v)| v)
-                    .unwrap_or_default();
                 let words = |b: &[u8]| -> Vec<Vec<u8>> {
                     b.split(|c| c.is_ascii_whitespace())
                         .filter(|w| !w.is_empty())
                         .map(|w| w.to_ascii_lowercase())
                         .collect()
                 };
-                if words(value) != words(current.as_bytes()) {
+                if words(value) != words(current(param).as_bytes()) {
                     return fail(
                         "confab sets the output limits at start only (--pubsub-output-limit)",
                     );
                 }
             }
             "conversation-log" => {
-                let current = ctx
-                    .shared
-                    .config
-                    .conversation_log
-                    .as_ref()
-                    .map_or("off".to_string(), |p| p.display().to_string());
-                if value[..] != *current.as_bytes() {
+                if value[..] != *current(param).as_bytes() {
                     return fail("confab opens the conversation log at start only (a flag)");
                 }
             }

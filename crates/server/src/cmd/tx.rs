@@ -56,9 +56,9 @@ pub(crate) fn unwatch_all(shared: &Shared, client: &mut Client) {
         shared
             .keyspace
             .lock_one(idx)
-            .unwatch(&key, &client.watch_flag);
+            .unwatch(&key, &client.handle.watch_flag);
     }
-    client.watch_flag.store(false, Release);
+    client.handle.watch_flag.store(false, Release);
 }
 
 /// # Format
@@ -83,7 +83,7 @@ fn watch(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             continue;
         }
         let key = Bytes::copy_from_slice(key);
-        let flag = ctx.client.watch_flag.clone();
+        let flag = ctx.client.handle.watch_flag.clone();
         ctx.locked.shard(db, &key).watch(key.clone(), flag, ctx.now);
         ctx.client.watched.push((db, key));
     }
@@ -149,9 +149,9 @@ fn run_exec(shared: &Shared, client: &mut Client, now: u64) -> Frame {
     let expired = client.watched.iter().any(|(db, key)| {
         locked
             .shard(*db, key)
-            .watched_key_expired(key, &client.watch_flag, now)
+            .watched_key_expired(key, &client.handle.watch_flag, now)
     });
-    if expired || client.watch_flag.load(Acquire) {
+    if expired || client.handle.watch_flag.load(Acquire) {
         drop(locked);
         unwatch_all(shared, client);
         return Frame::NullArray;

@@ -66,6 +66,15 @@ pub(crate) enum Value {
 }
 
 impl Value {
+    /// Whether clients blocked on the key may be served from this value (a list for the
+    /// blocking pops, a stream for XREAD BLOCK): a command that stores one at a key others
+    /// wait on signals it, as Redis's `dbAdd` does.
+    pub(crate) fn serves_waiters(&self) -> bool {
+        matches!(self, Value::List(_) | Value::Stream(_))
+    }
+}
+
+impl Value {
     /// MEMORY USAGE of the value: its structures and, for collections, the element bytes of up
     /// to `samples` elements (0 = all), extrapolated to the rest as Redis does.
     pub(crate) fn memory_usage(&self, samples: usize) -> usize {
