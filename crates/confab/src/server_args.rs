@@ -25,7 +25,8 @@ pub struct ServerArgs {
     /// TCP port (0 picks a free port; the banner says which). Default 8080.
     #[arg(long, short = 'p', env = "CONFAB_PORT")]
     port: Option<u16>,
-    /// Worker threads. Default: the number of cores.
+    /// Lanes: threads serving connections (lane 0 also accepts; busy lanes spread to free
+    /// ones, see the README). Default: the number of cores.
     #[arg(long, env = "CONFAB_THREADS")]
     threads: Option<usize>,
     /// Most clients connected at once; one more gets `-ERR max number of clients reached`. Default 10000.
@@ -231,7 +232,7 @@ pub fn run(args: ServerArgs) -> i32 {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let runtime = match confab_server::runtime_builder(config.threads).build() {
+    let runtime = match confab_server::runtime_builder().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("confab server: cannot start the runtime: {e}");

@@ -80,6 +80,8 @@ pub(crate) enum CloseReason {
     SecurityAttack,
     /// A MONITOR client did not keep up.
     SlowConsumer,
+    /// Not a close: the connection moves to another lane (see `lanes`).
+    Moved,
 }
 
 impl CloseReason {
@@ -95,6 +97,7 @@ impl CloseReason {
             CloseReason::QueryBufferLimit => "query buffer limit",
             CloseReason::SecurityAttack => "http request refused",
             CloseReason::SlowConsumer => "slow consumer",
+            CloseReason::Moved => "moved",
         }
     }
 }
@@ -135,6 +138,10 @@ pub(crate) struct ClientHandle {
     /// connection task waits on this one switch and then tells which it was from the shutdown
     /// handle and its push queue.
     pub kill: Arc<KillSwitch>,
+    /// The lane serving the connection (see `lanes`).
+    pub lane: AtomicUsize,
+    /// The lane the balancer wants it on (`lanes::NO_MOVE`: stay).
+    pub move_to: AtomicUsize,
 }
 
 /// The client's self-reported identity.

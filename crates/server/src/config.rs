@@ -52,8 +52,11 @@ pub struct Config {
     pub bind: String,
     /// Port (0 = any free port).
     pub port: u16,
-    /// Worker threads of the runtime (informational; the binary builds the runtime).
+    /// Lanes: threads serving connections (lane 0 is the runtime [`crate::run`] runs on; see
+    /// the `lanes` module).
     pub threads: usize,
+    /// How connections are spread over the lanes.
+    pub lane_policy: crate::lanes::LanePolicy,
     /// Maximum simultaneous clients.
     pub maxclients: usize,
     /// Idle seconds before a client is closed; 0 = never.
@@ -109,6 +112,7 @@ impl Default for Config {
             hz: DEFAULT_HZ,
             output_flush_threshold: DEFAULT_OUTPUT_FLUSH_THRESHOLD,
             pubsub_limits: crate::pubsub::OutputLimits::default(),
+            lane_policy: Default::default(),
         }
     }
 }

@@ -23,10 +23,12 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use crate::clients::{ClientHandle, ClientNames, CloseReason};
 use crate::cmd::{self, Client, Reply};
 use crate::convlog;
+use crate::lanes::Handoff;
 use crate::server::{MonitorSink, Shared};
 use crate::stats::Stats;
 
@@ -47,7 +49,13 @@ const CHATTY_WITHIN: Duration = Duration::from_millis(50);
 const MONITOR_QUEUE: usize = 10_000;
 
 /// Serve one accepted connection until it closes; never returns an error (it is logged).
-pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: Arc<Shared>) {
+pub(crate) async fn serve(
+    socket: TcpStream,
+    addr: SocketAddr,
+    id: u64,
+    shared: Arc<Shared>,
+    lane: usize,
+) {
     let _ = socket.set_nodelay(true);
     // The listener's address is the local address unless it is a wildcard; only then ask
     // the kernel (one syscall fewer per connection on the common path).
@@ -75,6 +83,8 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
         is_monitor: Default::default(),
         names: std::sync::Mutex::new(ClientNames::default()),
         kill: Default::default(),
+        lane: lane.into(),
+        move_to: crate::lanes::NO_MOVE.into(),
     });
     shared.clients.register(handle.clone());
     // Registered after the shutdown's kill_all went through the registry: the trigger came
@@ -100,7 +110,7 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
     // Split so that a subscriber's write half can be lent to its push sink while the
     // connection is idle (see `pubsub`); the halves share one allocation.
     let (socket, out) = socket.into_split();
-    let mut conn = Conn {
+    let conn = Conn {
         socket,
         out: Some(out),
         rbuf: BytesMut::new(),
@@ -119,14 +129,97 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
         ran_batch: false,
         trim: None,
     };
-    let reason = conn.run().await;
-    let label = conn.client.take_log_label();
-    cmd::tx::discard_state(&shared, &mut conn.client);
-    cmd::conn::stop_monitor(&shared, &mut conn.client);
-    cmd::pubsub::unsubscribe_all(&shared, &mut conn.client);
+    drive(conn).await;
+}
+
+/// Serve a connection handed to this lane (see `lanes`): a new one, or one moving here.
+pub(crate) async fn take_over(lane: usize, handoff: Handoff, shared: Arc<Shared>) {
+    match handoff {
+        Handoff::New { socket, addr, id } => match TcpStream::from_std(socket) {
+            Ok(socket) => {
+                let span = tracing::debug_span!("conn", id, %addr);
+                serve(socket, addr, id, shared, lane).instrument(span).await
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot register a connection on its lane");
+                shared.clients.release();
+            }
+        },
+        Handoff::Moved(conn) => {
+            let handle = conn.client.handle.clone();
+            let span = tracing::debug_span!("conn", id = handle.id, addr = %handle.addr);
+            match conn.rehome() {
+                Ok(conn) => {
+                    handle.lane.store(lane, Relaxed);
+                    drive(*conn).instrument(span).await
+                }
+                Err(back) => {
+                    let (shared, client) = *back;
+                    tracing::warn!(lane, "cannot move a connection to its lane; closing it");
+                    finish(shared, client, CloseReason::IoError, || {}).await
+                }
+            }
+        }
+    }
+}
+
+/// Run the connection until it closes (then clean up) or moves to another lane.
+async fn drive(mut conn: Conn) {
+    let reason = loop {
+        let reason = conn.run().await;
+        if reason != CloseReason::Moved {
+            break reason;
+        }
+        let to = conn
+            .client
+            .handle
+            .move_to
+            .swap(crate::lanes::NO_MOVE, Relaxed);
+        let shared = conn.shared.clone();
+        let token = shared.shutdown.tracker().token();
+        match shared
+            .lanes
+            .hand_over(to, Handoff::Moved(Box::new(conn)), token)
+        {
+            // (A lane that is gone: stay here.)
+            Err(Handoff::Moved(back)) => conn = *back,
+            _ => return,
+        }
+    };
+    let Conn {
+        socket,
+        out,
+        client,
+        shared,
+        ..
+    } = conn;
+    finish(shared, client, reason, move || {
+        // Close without a separate shutdown of the write half first, which dropping a
+        // shared write half would do.
+        if let Some(out) = out {
+            out.forget();
+        }
+        drop(socket);
+    })
+    .await
+}
+
+/// After the connection's last reply: leave every registry, close the socket (`close`), log.
+async fn finish(
+    shared: Arc<Shared>,
+    mut client: Client,
+    reason: CloseReason,
+    close: impl FnOnce(),
+) {
+    let id = client.handle.id;
+    let label = client.take_log_label();
+    cmd::tx::discard_state(&shared, &mut client);
+    cmd::conn::stop_monitor(&shared, &mut client);
+    cmd::pubsub::unsubscribe_all(&shared, &mut client);
     // Out of CLIENT LIST before the client can see its connection close.
     shared.clients.unregister(id);
-    conn.close();
+    close();
+    shared.clients.release();
     tracing::debug!(reason = reason.as_str(), "client disconnected");
     if shared.log.is_on() || cmd::monitoring(&shared) {
         if reason == CloseReason::Shutdown {
@@ -143,7 +236,7 @@ pub(crate) async fn serve(socket: TcpStream, addr: SocketAddr, id: u64, shared: 
     }
 }
 
-struct Conn {
+pub(crate) struct Conn {
     socket: OwnedReadHalf,
     /// The socket's write half; lent to the client's push sink (and `None`) only inside
     /// [`Conn::wait`].
@@ -188,14 +281,84 @@ enum Wake {
 }
 
 impl Conn {
-    /// Drop the connection and close its socket (without a separate shutdown of the write
-    /// half first, which dropping a shared write half would do).
-    fn close(self) {
-        let Conn { socket, out, .. } = self;
-        if let Some(out) = out {
-            out.forget();
+    /// Move the socket into the current lane's reactor (the connection moved here, see
+    /// `lanes`); on failure the socket is closed and the session given back for cleanup.
+    fn rehome(self: Box<Self>) -> Result<Box<Conn>, Box<(Arc<Shared>, Client)>> {
+        let Conn {
+            socket,
+            out,
+            rbuf,
+            wbuf,
+            parser,
+            args,
+            client,
+            logbuf,
+            log_prefixes,
+            prefix_label_version,
+            monitor_rx,
+            shared,
+            read_chunk,
+            last_batch,
+            chatty,
+            ran_batch,
+            // (A timer of the old lane's: re-armed here when needed.)
+            trim: _,
+        } = *self;
+        let Some(out) = out else {
+            return Err(Box::new((shared, client)));
+        };
+        let moved = socket
+            .reunite(out)
+            .map_err(|_| std::io::Error::other("halves of different sockets"))
+            .and_then(|s| s.into_std())
+            .and_then(TcpStream::from_std);
+        let stream = match moved {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "moving a connection failed");
+                return Err(Box::new((shared, client)));
+            }
+        };
+        let (socket, out) = stream.into_split();
+        Ok(Box::new(Conn {
+            socket,
+            out: Some(out),
+            rbuf,
+            wbuf,
+            parser,
+            args,
+            client,
+            logbuf,
+            log_prefixes,
+            prefix_label_version,
+            monitor_rx,
+            shared,
+            read_chunk,
+            last_batch,
+            chatty,
+            ran_batch,
+            trim: None,
+        }))
+    }
+
+    /// Whether the balancer asked this connection to move and it may (subscribers and
+    /// MONITOR clients stay: publishers may write their sockets).
+    fn moving(&self) -> bool {
+        if self.client.handle.move_to.load(Relaxed) == crate::lanes::NO_MOVE {
+            return false;
         }
-        drop(socket);
+        if self.client.push.is_some()
+            || self.monitor_rx.is_some()
+            || self.client.monitor_requested
+            || self.out.is_none()
+        {
+            self.client
+                .handle
+                .move_to
+                .store(crate::lanes::NO_MOVE, Relaxed);
+            return false;
+        }
+        true
     }
 
     async fn run(&mut self) -> CloseReason {
@@ -229,6 +392,9 @@ impl Conn {
             }
             match self.wait().await {
                 Wake::Readable => {
+                    if self.moving() {
+                        return CloseReason::Moved;
+                    }
                     if self.rbuf.capacity() - self.rbuf.len() < self.read_chunk / 2 {
                         let want = self.parser.bytes_wanted().unwrap_or(0);
                         let extra = want.saturating_sub(self.rbuf.len()).min(64 * 1024 * 1024);

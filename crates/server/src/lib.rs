@@ -16,29 +16,41 @@ pub(crate) mod connection;
 pub mod convlog;
 pub(crate) mod db;
 pub(crate) mod glob;
+pub(crate) mod lanes;
 pub(crate) mod pubsub;
 pub(crate) mod server;
 pub mod shutdown;
 pub(crate) mod stats;
 
 pub use config::{Config, ConfigError, LogMode};
+pub use lanes::LanePolicy;
 pub use pubsub::OutputLimits;
 pub use server::run;
 pub use shutdown::Shutdown;
 
-/// The runtime the server is meant to run on: tokio's multi-thread scheduler with `threads`
-/// workers, whose park hooks write the pub/sub deliveries the workers deferred when the last
-/// of them runs out of work (as Redis writes its clients once per event-loop turn; see the
-/// `pubsub` module). [`run`] works on any tokio runtime; without these hooks subscribers are
-/// woken at once instead.
-pub fn runtime_builder(threads: usize) -> tokio::runtime::Builder {
-    let workers = pubsub::Workers::new(threads);
+/// The runtime the server is meant to run on: lane 0 (see the `lanes` module), tokio's
+/// scheduler with one worker thread, whose park hooks measure how busy the lane is (for the
+/// balancer) and write the pub/sub deliveries the lane deferred when it runs out of work (as
+/// Redis writes its clients once per event-loop turn; see the `pubsub` module). [`run`] starts
+/// the other lanes (`Config::threads`) itself. It works on any tokio runtime; without these
+/// hooks, subscribers are woken at once instead and connections never move between lanes.
+pub fn runtime_builder() -> tokio::runtime::Builder {
+    let workers = pubsub::Workers::new(1);
     let unparked = workers.clone();
+    let meter = std::sync::Arc::new(lanes::BusyMeter::default());
+    let (m0, m1, m2) = (meter.clone(), meter.clone(), meter);
     let mut b = tokio::runtime::Builder::new_multi_thread();
-    b.worker_threads(threads)
+    b.worker_threads(1)
         .enable_all()
-        .on_thread_park(move || workers.parking())
-        .on_thread_unpark(move || unparked.unparked());
+        .on_thread_start(move || lanes::set_thread_meter(m0.clone()))
+        .on_thread_park(move || {
+            workers.parking();
+            m1.parking();
+        })
+        .on_thread_unpark(move || {
+            m2.unparked();
+            unparked.unparked();
+        });
     b
 }
 

@@ -11,8 +11,8 @@
 //! messages in publish order.
 //!
 //! WRITES. A publisher's connection asks for its subscribers to be woken at the end of its
-//! batch. On the server's runtime (whose workers call [`Workers::parking`] before they
-//! sleep) some are not woken then (up to [`DEFER_AT_MOST`] per worker, or
+//! batch. On the server's lanes (whose runtimes call [`Workers::parking`] before they
+//! sleep; one worker each) some are not woken then (up to [`DEFER_AT_MOST`] per worker, or
 //! [`DEFER_AT_MOST_AFTER_FEW`] after a batch of a few messages) but remembered by the worker,
 //! and written when the workers run out of ready tasks, as Redis writes its clients once per
 //! event-loop turn: a worker that runs out while another is still running hands what it

@@ -23,6 +23,7 @@ use crate::cmd::Commands;
 use crate::config::Config;
 use crate::convlog::ConvLog;
 use crate::db::{now_ms, Keyspace};
+use crate::lanes::Handoff;
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 
@@ -163,6 +164,8 @@ pub(crate) struct Shared {
     pub blocking: crate::blocking::Registry,
     /// SLOWLOG (locked only to add a command slower than `slowlog-log-slower-than`).
     pub slowlog: Mutex<Slowlog>,
+    /// The threads serving connections.
+    pub lanes: crate::lanes::Lanes,
 }
 
 impl Shared {
@@ -188,6 +191,13 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
     let _ = quanta::Instant::now();
     let (log, log_join) = ConvLog::start(&config)?;
     let commands = Commands::new();
+    // Lane 0 is this runtime; its busy meter is a worker thread's (`runtime_builder`).
+    let lane0 = tokio::spawn(async { crate::lanes::thread_meter() })
+        .await
+        .ok()
+        .flatten();
+    let (lanes, lane_receivers) =
+        crate::lanes::Lanes::new(config.threads, config.lane_policy, lane0);
     let shared = Arc::new(Shared {
         runtime: Runtime {
             maxclients: AtomicUsize::new(config.maxclients),
@@ -217,8 +227,10 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
         pubsub: Default::default(),
         blocking: Default::default(),
         slowlog: Default::default(),
+        lanes,
         config,
     });
+    crate::lanes::start(&shared, lane_receivers);
     shared
         .log
         .system(&format!(
@@ -271,6 +283,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
         let _ = tokio::time::timeout(Duration::from_secs(1), tracker.wait()).await;
     }
     sweeper.abort();
+    shared.lanes.stop();
     shared.log.system("Server stopped").await;
     shared.log.flush().await;
     let log = shared.log.clone();
@@ -311,16 +324,38 @@ async fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
                         .spawn(refuse(socket, addr, shared.clone()));
                     continue;
                 }
-                let shared2 = shared.clone();
                 let id = shared.clients.next_id();
+                let lane = shared.lanes.accept_lane();
+                let socket = if lane == 0 {
+                    socket
+                } else {
+                    // Served on another lane (the balancer spreads load, see `lanes`).
+                    let token = shared.shutdown.tracker().token();
+                    let handoff = socket
+                        .into_std()
+                        .map(|socket| Handoff::New { socket, addr, id });
+                    match handoff.map(|h| shared.lanes.hand_over(lane, h, token)) {
+                        Ok(Ok(())) => continue,
+                        Ok(Err(Handoff::New { socket, .. })) => match TcpStream::from_std(socket) {
+                            Ok(s) => s,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "cannot register a connection");
+                                shared.clients.release();
+                                continue;
+                            }
+                        },
+                        Ok(Err(Handoff::Moved(_))) => continue,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot hand a connection over");
+                            shared.clients.release();
+                            continue;
+                        }
+                    }
+                };
                 // A debug-level span: at the default level it costs nothing per connection.
                 let span = tracing::debug_span!("conn", id, %addr);
                 shared.shutdown.tracker().spawn(
-                    async move {
-                        crate::connection::serve(socket, addr, id, shared2.clone()).await;
-                        shared2.clients.release();
-                    }
-                    .instrument(span),
+                    crate::connection::serve(socket, addr, id, shared.clone(), 0).instrument(span),
                 );
             }
             Err(e) => {

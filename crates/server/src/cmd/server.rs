@@ -868,7 +868,11 @@ fn info(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         let s = String::from_utf8_lossy(s).to_ascii_lowercase();
         match s.as_str() {
             "default" => wanted.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string())),
-            "all" | "everything" => wanted.extend(ALL_SECTIONS.iter().map(|s| s.to_string())),
+            "all" => wanted.extend(ALL_SECTIONS.iter().map(|s| s.to_string())),
+            "everything" => {
+                wanted.extend(ALL_SECTIONS.iter().map(|s| s.to_string()));
+                wanted.push("lanes".into());
+            }
             _ => wanted.push(s),
         }
     }
@@ -1111,6 +1115,11 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
                 );
             }
         }
+    }
+    // confab's own: the threads serving connections (when asked for, or with "everything").
+    if want("lanes") {
+        section(&mut out, "Lanes");
+        crate::lanes::info(shared, &mut out);
     }
     out
 }

@@ -37,7 +37,8 @@ impl TestServer {
         }
     }
 
-    /// A server on its production runtime ([`confab_server::runtime_builder`], two workers)
+    /// A server on its production runtime ([`confab_server::runtime_builder`], lane 0, plus the
+    /// other lanes `run` starts)
     /// on a thread of its own, so the runtime's hooks are part of the test. The runtime ends
     /// with the server ([`TestServer::stop`], or when the test process exits).
     pub async fn start_on_server_runtime(config: Config) -> TestServer {
@@ -48,7 +49,7 @@ impl TestServer {
         let stop = shutdown.clone();
         let (tx, rx) = tokio::sync::oneshot::channel();
         std::thread::spawn(move || {
-            let rt = confab_server::runtime_builder(2).build().unwrap();
+            let rt = confab_server::runtime_builder().build().unwrap();
             let r = rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener)?;
                 confab_server::run(listener, config, stop).await
