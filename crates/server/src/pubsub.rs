@@ -295,6 +295,8 @@ pub(crate) struct Workers {
     turn: Mutex<Turn>,
     /// Whether `turn.handed` holds anything (read after every batch without the lock).
     has_handed: std::sync::atomic::AtomicBool,
+    /// One worker (a lane): nothing is ever handed over, `turn` is not needed.
+    single: bool,
 }
 
 struct Turn {
@@ -313,6 +315,7 @@ impl Workers {
                 handed: Vec::new(),
             }),
             has_handed: std::sync::atomic::AtomicBool::new(false),
+            single: threads == 1,
         })
     }
 
@@ -331,7 +334,7 @@ impl Workers {
             }
         });
         let mut sinks = take_pending();
-        {
+        if !self.single {
             let mut turn = self.turn();
             turn.awake = turn.awake.saturating_sub(1);
             if turn.awake > 0 {
@@ -349,7 +352,9 @@ impl Workers {
 
     /// A runtime hook (`tokio::runtime::Builder::on_thread_unpark`).
     pub(crate) fn unparked(&self) {
-        self.turn().awake += 1;
+        if !self.single {
+            self.turn().awake += 1;
+        }
     }
 
     /// What other workers handed over (for a worker that keeps running).
