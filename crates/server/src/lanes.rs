@@ -245,9 +245,9 @@ impl Lanes {
         lane.tx.send((handoff, token)).map_err(|e| e.0 .0)
     }
 
-    /// Stop the lane threads (their remaining tasks are dropped).
-    pub(crate) fn stop(&self) {
-        self.stop.cancel();
+    /// Stops the lane threads when dropped (their remaining tasks are dropped with them).
+    pub(crate) fn stop_guard(&self) -> tokio_util::sync::DropGuard {
+        self.stop.clone().drop_guard()
     }
 }
 

@@ -231,6 +231,8 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
         config,
     });
     crate::lanes::start(&shared, lane_receivers);
+    // The lane threads stop with the server, also when this future is dropped unfinished.
+    let stop_lanes = shared.lanes.stop_guard();
     shared
         .log
         .system(&format!(
@@ -283,7 +285,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
         let _ = tokio::time::timeout(Duration::from_secs(1), tracker.wait()).await;
     }
     sweeper.abort();
-    shared.lanes.stop();
+    drop(stop_lanes);
     shared.log.system("Server stopped").await;
     shared.log.flush().await;
     let log = shared.log.clone();
