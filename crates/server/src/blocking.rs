@@ -211,7 +211,7 @@ pub(crate) fn pop_list(
     now: u64,
     left: bool,
     count: usize,
-) -> Option<Vec<Bytes>> {
+) -> Option<(Vec<Bytes>, bool)> {
     let Some(Entry {
         value: Value::List(list),
         ..
@@ -233,10 +233,20 @@ pub(crate) fn pop_list(
         })
         .map(Key::into_reply)
         .collect();
-    if list.is_empty() {
+    let emptied = list.is_empty();
+    if emptied {
         shard.remove(key, now);
     }
-    Some(out)
+    Some((out, emptied))
+}
+
+/// Keyspace notifications of a pop for a waiter: `lpop`/`rpop`, then `del` if it emptied
+/// the list (see `notify`).
+fn note_pop(shard: &Shard, key: &[u8], left: bool, emptied: bool) {
+    shard.note(crate::notify::LIST, if left { "lpop" } else { "rpop" }, key);
+    if emptied {
+        shard.note(crate::notify::GENERIC, "del", key);
+    }
 }
 
 /// Push `elem` onto the list at `key` (created if missing). False if `key` holds another type.
@@ -375,25 +385,51 @@ pub(crate) fn serve(shared: &Shared, ready: Vec<(usize, Bytes)>) {
                     BlockOp::Move { from_left, .. } => (*from_left, 1),
                     BlockOp::XRead { .. } => continue,
                 };
-                let Some(elems) = pop_list(&mut shard, &key, now, left, count) else {
+                let Some((elems, emptied)) = pop_list(&mut shard, &key, now, left, count) else {
                     w.unclaim();
                     break;
                 };
                 if let BlockOp::Move { to_left, dst, .. } = &w.op {
-                    moves.push((w.clone(), *to_left, dst.clone(), elems));
+                    moves.push((w.clone(), *to_left, dst.clone(), elems, emptied));
                 } else {
+                    note_pop(&shard, &key, left, emptied);
                     let reply = pop_reply(&w.op, &key, elems);
                     shared.blocking.unregister(&w);
                     w.deliver(reply);
                 }
             }
         }
-        for (w, to_left, dst, mut elems) in moves {
+        for (w, to_left, dst, mut elems, emptied) in moves {
             let elem = elems.pop().unwrap_or_default();
             let idx = ks.shard_index(db, &dst);
-            let pushed = push_list(&mut ks.lock_one(idx), &dst, now, to_left, elem.clone());
+            let pushed = {
+                let mut dshard = ks.lock_one(idx);
+                let pushed = push_list(&mut dshard, &dst, now, to_left, elem.clone());
+                if pushed {
+                    // Redis's order: the push, then the pop.
+                    dshard.note(
+                        crate::notify::LIST,
+                        if to_left { "lpush" } else { "rpush" },
+                        &dst,
+                    );
+                }
+                pushed
+            };
             shared.blocking.unregister(&w);
             if pushed {
+                let from_left = matches!(
+                    w.op,
+                    BlockOp::Move {
+                        from_left: true,
+                        ..
+                    }
+                );
+                note_pop(
+                    &ks.lock_one(ks.shard_index(db, &key)),
+                    &key,
+                    from_left,
+                    emptied,
+                );
                 w.deliver(Frame::Bulk(elem));
                 pending.push_back((db, dst));
             } else {

@@ -413,6 +413,7 @@ async fn sweep_expired(shared: Arc<Shared>) {
             tick.reset();
         }
         let mut reclaimed = 0u64;
+        let mut wakes = crate::pubsub::Wakes::default();
         // One clock read per pass, not per shard (16 x 512 shards, 10 passes a second).
         let mut now = now_ms();
         // No active expiry while clients are paused (Redis 7.0 stops it too).
@@ -426,6 +427,10 @@ async fn sweep_expired(shared: Arc<Shared>) {
             loop {
                 let n = shared.keyspace.lock_one(i).reclaim_expired(now, PER_LOCK);
                 reclaimed += n as u64;
+                if n > 0 {
+                    // Their `expired` events, if configured (before the task may move).
+                    crate::notify::flush(&shared, &mut wakes);
+                }
                 if n < PER_LOCK {
                     break;
                 }
@@ -436,5 +441,6 @@ async fn sweep_expired(shared: Arc<Shared>) {
         if reclaimed > 0 {
             Stats::add(&shared.stats.local().expired_keys, reclaimed);
         }
+        crate::pubsub::after_batch(&mut wakes);
     }
 }

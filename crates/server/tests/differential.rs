@@ -24,6 +24,11 @@
 //!   all of them are read and compared as one byte string (`!sorted` and `!skip-reply` then
 //!   look at the last frame only). `!replies 0`: the command answers nothing (CLIENT REPLY
 //!   OFF); the next command's reply shows anything sent by mistake.
+//! - `!events` — compare the keyspace notifications each server published since the last
+//!   `!events` (or the script's start), in order. A script with this directive gets a third
+//!   connection per server, subscribed to `__key*__:*` before the first command; at each
+//!   `!events` a sentinel is published to it, and what arrived before the sentinel is
+//!   compared. (The script turns notifications on itself with CONFIG SET.)
 //!
 //! Each script gets a fresh connection to each server after a `FLUSHALL`, so scripts are
 //! independent. Every script runs even after a mismatch; all mismatches are reported at the
@@ -272,6 +277,8 @@ struct Step {
     compare: Compare,
     /// Set by `!resp3` / `!resp2`: the protocol both connections use from this step on.
     switch_to: Option<Protocol>,
+    /// `!events`: compare the notifications so far (no command).
+    events: bool,
 }
 
 fn parse_script(path: &Path, src: &str) -> Vec<Step> {
@@ -312,8 +319,19 @@ fn parse_script(path: &Path, src: &str) -> Vec<Step> {
                     replies: 1,
                     compare: Compare::ErrorOnly,
                     switch_to: Some(proto),
+                    events: false,
                 });
             }
+            "!events" => steps.push(Step {
+                line,
+                text: text.to_string(),
+                args: Vec::new(),
+                inline: false,
+                replies: 0,
+                compare: Compare::Bytes,
+                switch_to: None,
+                events: true,
+            }),
             d if d.starts_with('!') => panic!("{}: unknown directive {d}", at()),
             _ => {
                 let args = split_inline(text.as_bytes())
@@ -326,6 +344,7 @@ fn parse_script(path: &Path, src: &str) -> Vec<Step> {
                     replies: std::mem::replace(&mut replies, 1),
                     compare: std::mem::replace(&mut compare, Compare::Bytes),
                     switch_to: None,
+                    events: false,
                 });
             }
         }
@@ -378,6 +397,44 @@ fn normalized(frame: &Frame, raw: &[u8], compare: Compare, proto: Protocol) -> V
     }
 }
 
+/// The keyspace notifications `sub` received until a sentinel that `c` publishes now, as
+/// `channel message` lines (or one line saying what went wrong).
+async fn events_until_sentinel(c: &mut Conn, sub: &mut Conn) -> Vec<String> {
+    const SENTINEL: &str = "__keyevent@99__:sentinel";
+    let mut out = BytesMut::new();
+    encode_command(&["PUBLISH", SENTINEL, "end"], &mut out);
+    if let Err(e) = c.send(&out).await {
+        return vec![format!("<{e}>")];
+    }
+    if let Err(e) = c.reply().await {
+        return vec![format!("<{e}>")];
+    }
+    let mut seen = Vec::new();
+    loop {
+        let frame = match sub.reply().await {
+            Ok((f, _)) => f,
+            Err(e) => {
+                seen.push(format!("<{e}>"));
+                return seen;
+            }
+        };
+        let text = |f: &Frame| match f {
+            Frame::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+            other => format!("{other:?}"),
+        };
+        match &frame {
+            Frame::Array(items) | Frame::Push(items) if items.len() == 4 => {
+                let (channel, message) = (text(&items[2]), text(&items[3]));
+                if channel == SENTINEL {
+                    return seen;
+                }
+                seen.push(format!("{channel} {message}"));
+            }
+            other => seen.push(format!("<unexpected {other:?}>")),
+        }
+    }
+}
+
 /// Run one script against both servers; return its mismatches.
 async fn run_script(path: &Path, confab: (&str, u16), redis: (&str, u16)) -> (usize, Vec<String>) {
     let src = std::fs::read_to_string(path).expect("read script");
@@ -395,7 +452,33 @@ async fn run_script(path: &Path, confab: (&str, u16), redis: (&str, u16)) -> (us
         let (_, raw) = c.reply().await.expect("FLUSHALL reply");
         assert_eq!(raw, b"+OK\r\n", "FLUSHALL before {}", path.display());
     }
+    // With `!events`: a subscriber per server for the keyspace notifications.
+    let mut subs = Vec::new();
+    if steps.iter().any(|s| s.events) {
+        for addr in [confab, redis] {
+            let mut sub = Conn::open(addr).await;
+            let mut out = BytesMut::new();
+            encode_command(&["PSUBSCRIBE", "__key*__:*"], &mut out);
+            sub.send(&out).await.expect("send PSUBSCRIBE");
+            sub.reply().await.expect("PSUBSCRIBE reply");
+            subs.push(sub);
+        }
+    }
     for step in &steps {
+        if step.events {
+            let here = format!("{}:{}: !events", path.display(), step.line);
+            let mut seen: Vec<Vec<String>> = Vec::new();
+            for (c, sub) in conns.iter_mut().zip(subs.iter_mut()) {
+                seen.push(events_until_sentinel(c, sub).await);
+            }
+            if seen[0] != seen[1] {
+                failures.push(format!(
+                    "{here}\n    confab: {:?}\n    redis:  {:?}",
+                    seen[0], seen[1]
+                ));
+            }
+            continue;
+        }
         let mut out = BytesMut::new();
         if step.inline {
             out.extend_from_slice(step.text.as_bytes());

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use confab_protocol::Frame;
 use tokio::sync::oneshot;
 
+use super::lists::End;
 use super::{err, parse_i64, syntax, Ctx, Handler, Plan};
 use crate::blocking::{self, BlockOp, Waiter};
 use crate::db::{Keyspace, ShardSet};
@@ -63,7 +64,10 @@ fn try_pop(
     for k in keys {
         match super::coll::kind(ctx.shard(k), k, now) {
             Some("list") => {
-                if let Some(elems) = blocking::pop_list(ctx.shard(k), k, now, left, count) {
+                if let Some((elems, emptied)) =
+                    blocking::pop_list(ctx.shard(k), k, now, left, count)
+                {
+                    super::lists::notify_pop(ctx, k, End::from_left(left), emptied);
                     return Ok(Some((k.clone(), elems)));
                 }
             }
@@ -184,11 +188,20 @@ fn bmove(
                     return super::wrongtype();
                 }
             }
-            let Some(mut elems) = blocking::pop_list(ctx.shard(src), src, now, from_left, 1) else {
+            let Some((mut elems, emptied)) =
+                blocking::pop_list(ctx.shard(src), src, now, from_left, 1)
+            else {
                 return Frame::Null;
             };
             let elem = elems.pop().unwrap_or_default();
             blocking::push_list(ctx.shard(dst), dst, now, to_left, elem.clone());
+            // Redis's order: the push, then the pop.
+            ctx.notify(
+                crate::notify::LIST,
+                End::from_left(to_left).push_event(),
+                dst,
+            );
+            super::lists::notify_pop(ctx, src, End::from_left(from_left), emptied);
             ctx.signal_key_ready(dst);
             Frame::Bulk(elem)
         }

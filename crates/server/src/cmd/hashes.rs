@@ -3,6 +3,7 @@
 //! Replies and errors follow Redis 7.0's t_hash.c. Fields keep insertion order, so small
 //! hashes list fields exactly as Redis's listpack encoding does.
 
+use crate::notify;
 use bytes::Bytes;
 use confab_protocol::{Frame, Protocol};
 
@@ -55,6 +56,7 @@ fn with_hash_mut<R>(
     ctx: &mut Ctx<'_, '_>,
     key: &[u8],
     create: bool,
+    event: &'static str,
     f: impl FnOnce(Option<&mut HashValue>, &mut Changed) -> R,
 ) -> Result<R, Frame> {
     let now = ctx.now;
@@ -74,6 +76,13 @@ fn with_hash_mut<R>(
     } else if changed.0 {
         shard.touch(key);
     }
+    if changed.0 {
+        // Keyspace notifications: the command's event, then `del` if it emptied the hash.
+        ctx.notify(notify::HASH, event, key);
+        if empty {
+            ctx.notify(notify::GENERIC, "del", key);
+        }
+    }
     Ok(r)
 }
 
@@ -91,7 +100,7 @@ fn hset(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     if a.len() % 2 == 1 {
         return arity_error(if is_hmset { "hmset" } else { "hset" });
     }
-    let r = with_hash_mut(ctx, &a[1], true, |h, changed| {
+    let r = with_hash_mut(ctx, &a[1], true, "hset", |h, changed| {
         let h = h.expect("created");
         changed.0 = true;
         let mut created = 0;
@@ -115,7 +124,7 @@ fn hset(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 /// # Format
 /// `HSETNX key field value`
 fn hsetnx(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
-    reply(with_hash_mut(ctx, &a[1], true, |h, changed| {
+    reply(with_hash_mut(ctx, &a[1], true, "hset", |h, changed| {
         let h = h.expect("created");
         if h.contains_key(&a[2][..]) {
             int(0)
@@ -168,7 +177,7 @@ fn hgetall(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 /// # Format
 /// `HDEL key field [field ...]`
 fn hdel(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
-    reply(with_hash_mut(ctx, &a[1], false, |h, changed| {
+    reply(with_hash_mut(ctx, &a[1], false, "hdel", |h, changed| {
         let Some(h) = h else { return int(0) };
         let n = a[2..]
             .iter()
@@ -227,7 +236,7 @@ fn hincrby(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     let Some(by) = parse_i64(&a[3]) else {
         return err(NOT_INTEGER);
     };
-    reply(with_hash_mut(ctx, &a[1], true, |h, changed| {
+    reply(with_hash_mut(ctx, &a[1], true, "hincrby", |h, changed| {
         let h = h.expect("created");
         let cur = match h.get(&a[2][..]) {
             None => 0,
@@ -259,28 +268,34 @@ fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         Some(_) => return err("ERR value is NaN or Infinity"),
         None => return err(super::NOT_FLOAT),
     };
-    reply(with_hash_mut(ctx, &a[1], true, |h, changed| {
-        let h = h.expect("created");
-        let cur = match h.get(&a[2][..]) {
-            None => LongDouble::ZERO,
-            Some(v) => match LongDouble::parse(v) {
-                Some(n) => n,
-                None => return err("ERR hash value is not a float"),
-            },
-        };
-        let Some(new) = cur.plus(by) else {
-            return err("ERR increment would produce NaN or Infinity");
-        };
-        let text = Bytes::from(new.to_human());
-        changed.0 = true;
-        match h.get_mut(&a[2][..]) {
-            Some(v) => *v = text.clone(),
-            None => {
-                h.insert(own(&a[2]), text.clone());
+    reply(with_hash_mut(
+        ctx,
+        &a[1],
+        true,
+        "hincrbyfloat",
+        |h, changed| {
+            let h = h.expect("created");
+            let cur = match h.get(&a[2][..]) {
+                None => LongDouble::ZERO,
+                Some(v) => match LongDouble::parse(v) {
+                    Some(n) => n,
+                    None => return err("ERR hash value is not a float"),
+                },
+            };
+            let Some(new) = cur.plus(by) else {
+                return err("ERR increment would produce NaN or Infinity");
+            };
+            let text = Bytes::from(new.to_human());
+            changed.0 = true;
+            match h.get_mut(&a[2][..]) {
+                Some(v) => *v = text.clone(),
+                None => {
+                    h.insert(own(&a[2]), text.clone());
+                }
             }
-        }
-        bulk(text)
-    }))
+            bulk(text)
+        },
+    ))
 }
 
 /// # Format

@@ -2,6 +2,7 @@
 //!
 //! Replies and errors follow Redis 7.0's db.c and expire.c.
 
+use crate::notify;
 use bytes::Bytes;
 use confab_protocol::Frame;
 
@@ -45,10 +46,13 @@ pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
 /// `DEL key [key ...]` / `UNLINK key [key ...]`
 fn del(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     let now = ctx.now;
-    let n = a[1..]
-        .iter()
-        .filter(|k| ctx.shard(k).remove(k, now).is_some())
-        .count();
+    let mut n = 0;
+    for k in &a[1..] {
+        if ctx.shard(k).remove(k, now).is_some() {
+            ctx.notify(notify::GENERIC, "del", k);
+            n += 1;
+        }
+    }
     int(n as i64)
 }
 
@@ -142,8 +146,10 @@ fn expire_generic(ctx: &mut Ctx<'_, '_>, a: &[Bytes], basetime: i64, seconds: bo
     }
     if when <= now as i64 {
         shard.remove(key, now);
+        ctx.notify(notify::GENERIC, "del", key);
     } else {
         shard.set_expire(key, when as u64, now);
+        ctx.notify(notify::GENERIC, "expire", key);
     }
     int(1)
 }
@@ -230,6 +236,7 @@ fn persist(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     match shard.get(&a[1], now) {
         Some(e) if e.expire_at() != 0 => {
             shard.set_expire(&a[1], 0, now);
+            ctx.notify(notify::GENERIC, "persist", &a[1]);
             int(1)
         }
         _ => int(0),
@@ -256,6 +263,8 @@ fn rename_generic(ctx: &mut Ctx<'_, '_>, a: &[Bytes], nx: bool) -> Frame {
     let dshard = ctx.shard(dst);
     dshard.remove(dst, now);
     dshard.insert(dst, entry.value, at);
+    ctx.notify(notify::GENERIC, "rename_from", src);
+    ctx.notify(notify::GENERIC, "rename_to", dst);
     if servable {
         ctx.signal_key_ready(dst);
     }
@@ -541,6 +550,8 @@ fn move_cmd(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     let at = entry.expire_at();
     let servable = entry.value.serves_waiters();
     d.insert(key, entry.value, at);
+    ctx.notify_db(notify::GENERIC, "move_from", src, key);
+    ctx.notify_db(notify::GENERIC, "move_to", dst, key);
     if servable {
         ctx.signal_key_ready_in(dst, key);
     }
@@ -604,6 +615,7 @@ fn copy(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     let at = entry.expire_at();
     let servable = entry.value.serves_waiters();
     dshard.insert(newkey, entry.value, at);
+    ctx.notify_db(notify::GENERIC, "copy_to", dst_db, newkey);
     if servable {
         ctx.signal_key_ready_in(dst_db, newkey);
     }

@@ -26,6 +26,7 @@ use super::{
     arg_i64, arity_error, eq_ic, err, int, ok, parse_i64, syntax, wrongtype, Ctx, Handler, Plan,
 };
 use crate::db::{Entry, Key, Keyspace, Shard, ShardSet, Value};
+use crate::notify;
 
 pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
     ("lpush", lpush, Plan::Keys),
@@ -68,6 +69,31 @@ impl End {
             Some(End::Tail)
         } else {
             None
+        }
+    }
+
+    /// `Head` for left, `Tail` for right.
+    pub(crate) fn from_left(left: bool) -> End {
+        if left {
+            End::Head
+        } else {
+            End::Tail
+        }
+    }
+
+    /// The keyspace event of a push at this end.
+    pub(crate) fn push_event(self) -> &'static str {
+        match self {
+            End::Head => "lpush",
+            End::Tail => "rpush",
+        }
+    }
+
+    /// The keyspace event of a pop from this end.
+    pub(crate) fn pop_event(self) -> &'static str {
+        match self {
+            End::Head => "lpop",
+            End::Tail => "rpop",
         }
     }
 }
@@ -145,6 +171,15 @@ fn write_list<'s>(
     }
 }
 
+/// Keyspace notifications of a pop from `end` of `key`: `lpop`/`rpop`, then `del` if it
+/// emptied the list.
+pub(crate) fn notify_pop(ctx: &Ctx<'_, '_>, key: &[u8], end: End, emptied: bool) {
+    ctx.notify(notify::LIST, end.pop_event(), key);
+    if emptied {
+        ctx.notify(notify::GENERIC, "del", key);
+    }
+}
+
 /// Delete `key` if the command emptied its list.
 fn drop_if_empty(shard: &mut Shard, key: &[u8], now: u64, empty: bool) {
     if empty {
@@ -215,6 +250,7 @@ fn push(ctx: &mut Ctx<'_, '_>, a: &[Bytes], end: End, existing_only: bool) -> Fr
             len
         }
     };
+    ctx.notify(notify::LIST, end.push_event(), key);
     ctx.signal_key_ready(key);
     int(len as i64)
 }
@@ -269,6 +305,9 @@ fn pop(ctx: &mut Ctx<'_, '_>, a: &[Bytes], end: End) -> Frame {
                 Ok(Some(list)) => (pop_at(list, end), list.is_empty()),
             };
             drop_if_empty(shard, key, now, empty);
+            if elem.is_some() {
+                notify_pop(ctx, key, end, empty);
+            }
             elem.map_or(Frame::Null, |e| Frame::Bulk(e.into_reply()))
         }
         // Redis's fast exit: the key is looked up (a null array when missing) but untouched.
@@ -284,6 +323,7 @@ fn pop(ctx: &mut Ctx<'_, '_>, a: &[Bytes], end: End) -> Frame {
                 Ok(Some(list)) => (take_at(list, end, n), list.is_empty()),
             };
             drop_if_empty(shard, key, now, empty);
+            notify_pop(ctx, key, end, empty);
             Frame::Array(elems)
         }
     }
@@ -336,6 +376,7 @@ fn lmpop(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             Ok(Some(list)) => (take_at(list, end, count), list.is_empty()),
         };
         drop_if_empty(shard, key, now, empty);
+        notify_pop(ctx, key, end, empty);
         return Frame::Array(vec![Frame::Bulk(key.clone()), Frame::Array(elems)]);
     }
     Frame::NullArray
@@ -515,6 +556,7 @@ fn lset(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     if let Ok(Some(list)) = write_list(shard, key, now) {
         list[p] = Key::new(&a[3]);
     }
+    ctx.notify(notify::LIST, "lset", key);
     ok()
 }
 
@@ -546,6 +588,7 @@ fn linsert(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         }
         _ => 0,
     };
+    ctx.notify(notify::LIST, "linsert", key);
     ctx.signal_key_ready(key);
     int(len as i64)
 }
@@ -595,6 +638,10 @@ fn lrem(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         _ => false,
     };
     drop_if_empty(shard, key, now, empty);
+    ctx.notify(notify::LIST, "lrem", key);
+    if empty {
+        ctx.notify(notify::GENERIC, "del", key);
+    }
     int(removed as i64)
 }
 
@@ -623,6 +670,10 @@ fn ltrim(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         }
     };
     drop_if_empty(shard, key, now, empty);
+    ctx.notify(notify::LIST, "ltrim", key);
+    if empty {
+        ctx.notify(notify::GENERIC, "del", key);
+    }
     ok()
 }
 
@@ -659,6 +710,8 @@ fn lmove_generic(ctx: &mut Ctx<'_, '_>, src: &Bytes, dst: &Bytes, from: End, to:
         }
     };
     if same {
+        ctx.notify(notify::LIST, to.push_event(), dst);
+        ctx.notify(notify::LIST, from.pop_event(), src);
         ctx.signal_key_ready(dst);
         return Frame::Bulk(elem.into_reply());
     }
@@ -669,6 +722,9 @@ fn lmove_generic(ctx: &mut Ctx<'_, '_>, src: &Bytes, dst: &Bytes, from: End, to:
         // Checked above under the same locks: the destination is missing.
         _ => shard.insert(dst, Value::List(List::from([elem.clone()])), 0),
     }
+    // Redis's order: the push, then the pop (and the source's deletion).
+    ctx.notify(notify::LIST, to.push_event(), dst);
+    notify_pop(ctx, src, from, emptied);
     ctx.signal_key_ready(dst);
     Frame::Bulk(elem.into_reply())
 }

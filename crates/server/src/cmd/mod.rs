@@ -401,6 +401,25 @@ pub(crate) struct Ctx<'a, 'k> {
 }
 
 impl Ctx<'_, '_> {
+    /// A keyspace notification of `class` for `key` in the client's database (see
+    /// `notify`); nothing unless the class is configured.
+    #[inline]
+    pub(crate) fn notify(&self, class: u32, event: &'static str, key: &[u8]) {
+        crate::notify::note(
+            &self.shared.keyspace.notify,
+            class,
+            event,
+            self.client.db,
+            key,
+        );
+    }
+
+    /// [`Ctx::notify`] for a key in database `db`.
+    #[inline]
+    pub(crate) fn notify_db(&self, class: u32, event: &'static str, db: usize, key: &[u8]) {
+        crate::notify::note(&self.shared.keyspace.notify, class, event, db, key);
+    }
+
     /// The locked shard of `key` in the client's current database.
     pub(crate) fn shard(&mut self, key: &[u8]) -> &mut Shard {
         let db = self.client.db;
@@ -644,6 +663,7 @@ pub(crate) fn dispatch(
         let ready = std::mem::take(&mut client.ready_keys);
         crate::blocking::serve(shared, ready);
     }
+    crate::notify::flush(shared, &mut client.wakes);
     let ended = quanta::Instant::now();
     *clock = ended;
     let took = micros(ended.saturating_duration_since(started));

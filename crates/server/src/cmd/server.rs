@@ -461,6 +461,10 @@ fn config_params(shared: &Shared) -> Vec<(&'static str, String)> {
         ),
         ("io-threads", c.threads.to_string()),
         (
+            "notify-keyspace-events",
+            crate::notify::flags_string(shared.keyspace.notify.load(Relaxed)),
+        ),
+        (
             // Normal clients have no output limit (confab stops reading them instead) and
             // there are no replicas; subscribers have theirs (--pubsub-output-limit).
             "client-output-buffer-limit",
@@ -562,6 +566,7 @@ const SETTABLE: &[&str] = &[
     "client-output-buffer-limit",
     "slowlog-log-slower-than",
     "slowlog-max-len",
+    "notify-keyspace-events",
 ];
 
 /// `maxmemory-policy` values, in Redis's order (its error message lists them so).
@@ -777,6 +782,11 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
                 }
             }
             "requirepass" => {}
+            "notify-keyspace-events" => {
+                if crate::notify::parse_flags(value).is_none() {
+                    return fail("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+                }
+            }
             "maxmemory" => match memory_in(0, u64::MAX) {
                 Err(e) => return e,
                 Ok(0) => {}
@@ -813,6 +823,10 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
                 if let Some(i) = MAXMEMORY_POLICIES.iter().position(|p| eq_ic(&value, p)) {
                     ctx.shared.runtime.maxmemory_policy.store(i, Relaxed);
                 }
+            }
+            "notify-keyspace-events" => {
+                let flags = crate::notify::parse_flags(&value).unwrap_or(0);
+                ctx.shared.keyspace.notify.store(flags, Relaxed);
             }
             "requirepass" => {
                 *ctx.shared

@@ -4,6 +4,7 @@
 //! encoding (all members integers, at most 512) list members in ascending numeric order, as
 //! Redis does; other sets list them in insertion order (Redis's order there is unspecified).
 
+use crate::notify;
 use bytes::Bytes;
 use confab_protocol::Frame;
 
@@ -61,6 +62,7 @@ fn with_set_mut<R>(
     ctx: &mut Ctx<'_, '_>,
     key: &[u8],
     create: bool,
+    event: &'static str,
     f: impl FnOnce(Option<&mut SetValue>, &mut Changed) -> R,
 ) -> Result<R, Frame> {
     let now = ctx.now;
@@ -79,6 +81,13 @@ fn with_set_mut<R>(
         shard.remove(key, now);
     } else if changed.0 {
         shard.touch(key);
+    }
+    if changed.0 {
+        // Keyspace notifications: the command's event, then `del` if it emptied the set.
+        ctx.notify(notify::SET, event, key);
+        if empty {
+            ctx.notify(notify::GENERIC, "del", key);
+        }
     }
     Ok(r)
 }
@@ -103,7 +112,7 @@ fn set_reply(s: &SetValue) -> Frame {
 /// # Format
 /// `SADD key member [member ...]`
 fn sadd(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
-    reply(with_set_mut(ctx, &a[1], true, |s, changed| {
+    reply(with_set_mut(ctx, &a[1], true, "sadd", |s, changed| {
         let s = s.expect("created");
         let n = a[2..]
             .iter()
@@ -117,7 +126,7 @@ fn sadd(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 /// # Format
 /// `SREM key member [member ...]`
 fn srem(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
-    reply(with_set_mut(ctx, &a[1], false, |s, changed| {
+    reply(with_set_mut(ctx, &a[1], false, "srem", |s, changed| {
         let Some(s) = s else { return int(0) };
         let n = a[2..].iter().filter(|m| s.shift_remove(&m[..])).count();
         changed.0 = n > 0;
@@ -176,7 +185,7 @@ fn spop(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     } else {
         None
     };
-    reply(with_set_mut(ctx, &a[1], false, |s, changed| {
+    reply(with_set_mut(ctx, &a[1], false, "spop", |s, changed| {
         let Some(s) = s else {
             return if count.is_some() {
                 Frame::Set(vec![])
@@ -189,6 +198,7 @@ fn spop(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             // The whole set goes, listed as SMEMBERS lists it.
             let all = ordered(s);
             s.clear();
+            changed.0 = !all.is_empty();
             return Frame::Set(all.into_iter().map(bulk).collect());
         }
         let mut picks = coll::random_positions(s.len(), n);
@@ -312,9 +322,17 @@ fn store(ctx: &mut Ctx<'_, '_>, a: &[Bytes], op: Op) -> Frame {
     let n = result.len() as i64;
     let shard = ctx.shard(&a[1]);
     if result.is_empty() {
-        shard.remove(&a[1], now);
+        if shard.remove(&a[1], now).is_some() {
+            ctx.notify(notify::GENERIC, "del", &a[1]);
+        }
     } else {
         shard.insert(&a[1], Value::Set(Box::new(result)), 0);
+        let event = match op {
+            Op::Inter => "sinterstore",
+            Op::Union => "sunionstore",
+            Op::Diff => "sdiffstore",
+        };
+        ctx.notify(notify::SET, event, &a[1]);
     }
     int(n)
 }
@@ -396,7 +414,7 @@ fn smove(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             int(i64::from(s.is_some_and(|s| s.contains(&member[..]))))
         }));
     }
-    let removed = match with_set_mut(ctx, src, false, |s, changed| {
+    let removed = match with_set_mut(ctx, src, false, "srem", |s, changed| {
         changed.0 = s.is_some_and(|s| s.shift_remove(&member[..]));
         changed.0
     }) {
@@ -407,7 +425,7 @@ fn smove(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         return int(0);
     }
     // The destination's watchers only see a member it did not have (as in Redis).
-    match with_set_mut(ctx, dst, true, |s, changed| {
+    match with_set_mut(ctx, dst, true, "sadd", |s, changed| {
         if let Some(s) = s {
             changed.0 = s.insert(own(member));
         }

@@ -10,6 +10,7 @@
 //! Writes that change nothing (XDEL of missing IDs, XTRIM with nothing to trim, a rejected
 //! XADD) leave watched keys alone, as Redis does.
 
+use crate::notify;
 use bytes::{Bytes, BytesMut};
 use confab_protocol::{encode_array_len, encode_bulk, Frame, Protocol};
 
@@ -348,8 +349,13 @@ fn xadd(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         Ok(id) => id,
         Err(e) => return append_error(e),
     };
-    if let Some(trim) = o.trim {
-        s.trim(trim, o.approx, o.limit);
+    let trimmed = match o.trim {
+        Some(trim) => s.trim(trim, o.approx, o.limit),
+        None => 0,
+    };
+    ctx.notify(notify::STREAM, "xadd", key);
+    if trimmed > 0 {
+        ctx.notify(notify::STREAM, "xtrim", key);
     }
     ctx.signal_key_ready(key);
     bulk(id.to_bytes())
@@ -389,11 +395,15 @@ fn xtrim(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     if would == 0 {
         return int(0);
     }
-    match get_stream_mut(shard, key, now, false) {
-        Ok(Some(s)) => int(s.trim(trim, o.approx, o.limit) as i64),
-        Ok(None) => int(0),
-        Err(e) => e,
+    let trimmed = match get_stream_mut(shard, key, now, false) {
+        Ok(Some(s)) => s.trim(trim, o.approx, o.limit),
+        Ok(None) => 0,
+        Err(e) => return e,
+    };
+    if trimmed > 0 {
+        ctx.notify(notify::STREAM, "xtrim", key);
     }
+    int(trimmed as i64)
 }
 
 // ---- Reads --------------------------------------------------------------------------------------
@@ -655,11 +665,15 @@ fn xdel(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             }
         }
     };
-    match get_stream_mut(shard, key, now, false) {
-        Ok(Some(s)) => int(ids.into_iter().filter(|&id| s.delete(id)).count() as i64),
-        Ok(None) => int(0),
-        Err(e) => e,
+    let deleted = match get_stream_mut(shard, key, now, false) {
+        Ok(Some(s)) => ids.into_iter().filter(|&id| s.delete(id)).count(),
+        Ok(None) => 0,
+        Err(e) => return e,
+    };
+    if deleted > 0 {
+        ctx.notify(notify::STREAM, "xdel", key);
     }
+    int(deleted as i64)
 }
 
 /// # Format
@@ -716,6 +730,7 @@ fn set_id(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Result<Frame, Frame> {
             s.max_deleted_id = max_deleted;
         }
     }
+    ctx.notify(notify::STREAM, "xsetid", key);
     Ok(ok())
 }
 

@@ -11,6 +11,7 @@ use super::{
     Plan, NOT_FLOAT, NOT_INTEGER,
 };
 use crate::db::{Entry, Str, Value};
+use crate::notify;
 
 mod long_double;
 pub(crate) use long_double::LongDouble;
@@ -236,6 +237,7 @@ fn set(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         } else {
             shard.insert(key, value, o.expire_at.unwrap_or(0));
         }
+        notify_set(ctx, key, o.expire_at.is_some());
         return ok();
     }
     let old = match get_str(ctx, key) {
@@ -255,10 +257,19 @@ fn set(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     } else {
         shard.insert(key, value, o.expire_at.unwrap_or(0));
     }
+    notify_set(ctx, key, o.expire_at.is_some());
     if o.get {
         old_reply()
     } else {
         ok()
+    }
+}
+
+/// Keyspace notifications of a SET: `set`, then `expire` when it set a TTL.
+fn notify_set(ctx: &Ctx<'_, '_>, key: &[u8], expire: bool) {
+    ctx.notify(notify::STRING, "set", key);
+    if expire {
+        ctx.notify(notify::GENERIC, "expire", key);
     }
 }
 
@@ -271,6 +282,7 @@ fn setnx(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         return int(0);
     }
     shard.insert(&a[1], Value::Str(Str::new(&a[2])), 0);
+    ctx.notify(notify::STRING, "set", &a[1]);
     int(1)
 }
 
@@ -281,6 +293,7 @@ fn set_with_expire(ctx: &mut Ctx<'_, '_>, a: &[Bytes], kind: ExpireKind, cmd: &s
     };
     ctx.shard(&a[1])
         .insert(&a[1], Value::Str(Str::new(&a[3])), at);
+    notify_set(ctx, &a[1], true);
     ok()
 }
 
@@ -322,6 +335,7 @@ fn mset(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     for pair in a[1..].chunks_exact(2) {
         ctx.shard(&pair[0])
             .insert(&pair[0], Value::Str(Str::new(&pair[1])), 0);
+        ctx.notify(notify::STRING, "set", &pair[0]);
     }
     ok()
 }
@@ -342,6 +356,7 @@ fn msetnx(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     for pair in a[1..].chunks_exact(2) {
         ctx.shard(&pair[0])
             .insert(&pair[0], Value::Str(Str::new(&pair[1])), 0);
+        ctx.notify(notify::STRING, "set", &pair[0]);
     }
     int(1)
 }
@@ -355,6 +370,7 @@ fn getset(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     };
     ctx.shard(&a[1])
         .insert(&a[1], Value::Str(Str::new(&a[2])), 0);
+    ctx.notify(notify::STRING, "set", &a[1]);
     old.map_or(Frame::Null, Frame::Bulk)
 }
 
@@ -368,6 +384,7 @@ fn getdel(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     if old.is_some() {
         let now = ctx.now;
         ctx.shard(&a[1]).remove(&a[1], now);
+        ctx.notify(notify::GENERIC, "del", &a[1]);
     }
     old.map_or(Frame::Null, Frame::Bulk)
 }
@@ -393,12 +410,15 @@ fn getex(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     if let Some(at) = o.expire_at {
         if at <= now {
             shard.remove(&a[1], now);
+            ctx.notify(notify::GENERIC, "del", &a[1]);
         } else {
             shard.set_expire(&a[1], at, now);
+            ctx.notify(notify::GENERIC, "expire", &a[1]);
         }
     } else if o.persist && shard.get(&a[1], now).is_some_and(|e| e.expire_at() != 0) {
         // Like PERSIST: only a key that had a TTL changes (and touches its watchers).
         shard.set_expire(&a[1], 0, now);
+        ctx.notify(notify::GENERIC, "persist", &a[1]);
     }
     bulk(v)
 }
@@ -426,6 +446,7 @@ fn append(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             let v = Str::new(&a[2]);
             let n = v.len();
             ctx.shard(&a[1]).insert(&a[1], Value::Str(v), 0);
+            ctx.notify(notify::STRING, "append", &a[1]);
             int(n as i64)
         }
         Some(old) => {
@@ -438,6 +459,7 @@ fn append(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             let n = v.len();
             ctx.shard(&a[1])
                 .insert_keep_ttl(&a[1], Value::Str(Str::from(v.freeze())), now);
+            ctx.notify(notify::STRING, "append", &a[1]);
             int(n as i64)
         }
     }
@@ -513,6 +535,7 @@ fn setrange(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             v[offset..].copy_from_slice(value);
             let n = v.len();
             ctx.shard(&a[1]).insert(&a[1], Value::Str(Str::from(v)), 0);
+            ctx.notify(notify::STRING, "setrange", &a[1]);
             int(n as i64)
         }
         Some(old) => {
@@ -530,6 +553,7 @@ fn setrange(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             let n = v.len();
             ctx.shard(&a[1])
                 .insert_keep_ttl(&a[1], Value::Str(Str::from(v)), now);
+            ctx.notify(notify::STRING, "setrange", &a[1]);
             int(n as i64)
         }
     }
@@ -559,10 +583,12 @@ fn incr_by(ctx: &mut Ctx<'_, '_>, key: &Bytes, by: i64) -> Frame {
         Ok(None) => {
             let text = Str::new(itoa::Buffer::new().format(by).as_bytes());
             shard.insert(key, Value::Str(text), 0);
+            ctx.notify(notify::STRING, "incrby", key);
             return int(by);
         }
     };
     shard.touch(key);
+    ctx.notify(notify::STRING, "incrby", key);
     int(new)
 }
 
@@ -624,5 +650,6 @@ fn incrbyfloat(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     let now = ctx.now;
     ctx.shard(&a[1])
         .insert_keep_ttl(&a[1], Value::Str(Str::from(text.clone())), now);
+    ctx.notify(notify::STRING, "incrbyfloat", &a[1]);
     bulk(text)
 }

@@ -194,6 +194,9 @@ pub(crate) struct Shard {
     map: HashMap<Key, Entry, Hasher>,
     expires: BTreeSet<(u64, Key)>,
     watchers: HashMap<Bytes, Vec<Watcher>, Hasher>,
+    /// The shard's database and its server's notification classes, for `expired` events.
+    db: usize,
+    notify: Option<crate::notify::Flags>,
 }
 
 impl Shard {
@@ -282,10 +285,18 @@ impl Shard {
             },
             // The entry API needs an owned key: a copy into the 24-byte `Key` (an allocation
             // only past 22 bytes), cheaper than the second lookup it saves.
-            Some(make) => self.map.entry(Key::new(key)).or_insert_with(|| Entry {
-                value: make(),
-                expire_at: 0,
-            }),
+            Some(make) => {
+                let (notify, db) = (&self.notify, self.db);
+                self.map.entry(Key::new(key)).or_insert_with(|| {
+                    if let Some(flags) = notify {
+                        crate::notify::note(flags, crate::notify::NEW, "new", db, key);
+                    }
+                    Entry {
+                        value: make(),
+                        expire_at: 0,
+                    }
+                })
+            }
         };
         if !accept(&entry.value) {
             return Err(());
@@ -334,6 +345,20 @@ impl Shard {
     /// Insert or replace; returns the previous value. Expired entries must already have been
     /// reclaimed by the caller when `ttl` is [`Ttl::Keep`].
     pub(crate) fn upsert(&mut self, k: &[u8], value: Value, ttl: Ttl) -> Option<Value> {
+        if self
+            .notify
+            .as_ref()
+            .is_some_and(|f| crate::notify::wanted(f, crate::notify::EXPIRED))
+        {
+            // Replacing a key that had expired: it expires first, with its event (as Redis's
+            // lookup before a write reclaims it).
+            if let Some(e) = self.map.get(k) {
+                if e.expire_at != 0 && e.expire_at <= now_ms() {
+                    self.remove_raw(k);
+                    self.note_expired(k);
+                }
+            }
+        }
         self.touch(k);
         if let Some(e) = self.map.get_mut(k) {
             let old_exp = e.expire_at;
@@ -366,6 +391,9 @@ impl Shard {
             self.expires.insert((expire_at, key.clone()));
         }
         self.map.insert(key, Entry { value, expire_at });
+        if let Some(flags) = &self.notify {
+            crate::notify::note(flags, crate::notify::NEW, "new", self.db, k);
+        }
         None
     }
 
@@ -373,6 +401,7 @@ impl Shard {
     pub(crate) fn remove(&mut self, key: &[u8], now: u64) -> Option<Entry> {
         let entry = self.remove_raw(key)?;
         if entry.is_expired(now) {
+            self.note_expired(key);
             None
         } else {
             Some(entry)
@@ -418,7 +447,25 @@ impl Shard {
         if let Some(e) = self.map.get(key) {
             if e.is_expired(now) {
                 self.remove_raw(key);
+                self.note_expired(key);
             }
+        }
+    }
+
+    /// A keyspace notification of `class` for `key` in this shard's database (see `notify`),
+    /// for code that has the shard but no command context.
+    #[inline]
+    pub(crate) fn note(&self, class: u32, event: &'static str, key: &[u8]) {
+        if let Some(flags) = &self.notify {
+            crate::notify::note(flags, class, event, self.db, key);
+        }
+    }
+
+    /// A keyspace notification for a key that expired (see `notify`).
+    #[inline]
+    fn note_expired(&self, key: &[u8]) {
+        if let Some(flags) = &self.notify {
+            crate::notify::note(flags, crate::notify::EXPIRED, "expired", self.db, key);
         }
     }
 
@@ -437,6 +484,7 @@ impl Shard {
             };
             self.map.remove(&key);
             self.touch(&key);
+            self.note_expired(&key);
             n += 1;
         }
         if n > 0 {
@@ -604,6 +652,8 @@ pub(crate) struct Keyspace {
     expiring: Box<[AtomicBool]>,
     databases: usize,
     hasher: Hasher,
+    /// Keyspace notification classes (CONFIG SET notify-keyspace-events; see `notify`).
+    pub(crate) notify: crate::notify::Flags,
 }
 
 /// Shard indexes a command needs, sorted before locking.
@@ -611,10 +661,18 @@ pub(crate) type ShardSet = SmallVec<[usize; 4]>;
 
 impl Keyspace {
     pub(crate) fn new(databases: usize) -> Self {
+        let notify = crate::notify::Flags::default();
         let shards = (0..databases * SHARDS_PER_DB)
-            .map(|_| Mutex::new(Shard::default()))
+            .map(|i| {
+                Mutex::new(Shard {
+                    db: i / SHARDS_PER_DB,
+                    notify: Some(notify.clone()),
+                    ..Shard::default()
+                })
+            })
             .collect();
         Keyspace {
+            notify,
             shards,
             expiring: (0..databases * SHARDS_PER_DB)
                 .map(|_| AtomicBool::new(false))
