@@ -24,6 +24,7 @@ pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
     ("command", command, Plan::None),
     ("config", config, Plan::None),
     ("time", time, Plan::None),
+    ("lastsave", lastsave, Plan::None),
     ("shutdown", shutdown, Plan::None),
     ("monitor", monitor, Plan::None),
     ("role", role, Plan::None),
@@ -108,6 +109,13 @@ fn time(_ctx: &mut Ctx<'_, '_>, _a: &[Bytes]) -> Frame {
         bulk(Bytes::from(t.as_secs().to_string())),
         bulk(Bytes::from(t.subsec_micros().to_string())),
     ])
+}
+
+/// # Format
+/// `LASTSAVE`: confab saves nothing yet, so, as a Redis that loaded nothing and never saved,
+/// the server's start (INFO's `rdb_last_save_time`).
+fn lastsave(ctx: &mut Ctx<'_, '_>, _a: &[Bytes]) -> Frame {
+    Frame::Integer(ctx.shared.started_unix as i64)
 }
 
 /// # Format

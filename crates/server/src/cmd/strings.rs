@@ -38,6 +38,7 @@ pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
     ("incrby", incrby, Plan::Keys),
     ("decrby", decrby, Plan::Keys),
     ("incrbyfloat", incrbyfloat, Plan::Keys),
+    ("lcs", lcs, Plan::Keys),
 ];
 
 /// The string at `key` read through `f`: Ok(None) if missing, Err(WRONGTYPE) if another type.
@@ -652,4 +653,137 @@ fn incrbyfloat(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         .insert_keep_ttl(&a[1], Value::Str(Str::from(text.clone())), now);
     ctx.notify(notify::STRING, "incrbyfloat", &a[1]);
     bulk(text)
+}
+
+/// # Format
+/// `LCS key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]`
+///
+/// The longest common subsequence of two strings (a missing key is empty), by the textbook
+/// dynamic-programming table; with IDX, the matching ranges found walking the table back from
+/// the end, as Redis reports them (last match first).
+fn lcs(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let now = ctx.now;
+    let mut read = |k: &Bytes| match ctx.shard(k).get(k, now) {
+        None => Ok(Bytes::new()),
+        Some(Entry {
+            value: Value::Str(s),
+            ..
+        }) => Ok(s.reply()),
+        Some(_) => Err(()),
+    };
+    let (Ok(x), Ok(y)) = (read(&a[1]), read(&a[2])) else {
+        return err("ERR The specified keys must contain string values");
+    };
+    let (mut want_len, mut want_idx, mut with_len) = (false, false, false);
+    let mut min_len: u64 = 0;
+    let mut j = 3;
+    while j < a.len() {
+        if eq_ic(&a[j], "idx") {
+            want_idx = true;
+        } else if eq_ic(&a[j], "len") {
+            want_len = true;
+        } else if eq_ic(&a[j], "withmatchlen") {
+            with_len = true;
+        } else if eq_ic(&a[j], "minmatchlen") && j + 1 < a.len() {
+            match parse_i64(&a[j + 1]) {
+                Some(n) => min_len = n.max(0) as u64,
+                None => return err(NOT_INTEGER),
+            }
+            j += 1;
+        } else {
+            return super::syntax();
+        }
+        j += 1;
+    }
+    if want_len && want_idx {
+        return err("ERR If you want both the length and indexes, please just use IDX.");
+    }
+    let (n, m) = (x.len(), y.len());
+    let cells = (n as u64 + 1).saturating_mul(m as u64 + 1);
+    if cells.saturating_mul(4) > ctx.shared.config.max_bulk_len as u64 {
+        return err("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+    }
+    // table[i][j]: LCS length of x[..i] and y[..j], row-major with m + 1 columns.
+    let w = m + 1;
+    let mut table = vec![0u32; (n + 1) * w];
+    for i in 1..=n {
+        for k in 1..=m {
+            table[i * w + k] = if x[i - 1] == y[k - 1] {
+                table[(i - 1) * w + k - 1] + 1
+            } else {
+                table[(i - 1) * w + k].max(table[i * w + k - 1])
+            };
+        }
+    }
+    let total = table[n * w + m] as usize;
+    if want_len {
+        return int(total as i64);
+    }
+    // Walk back from the end, collecting the common bytes and the runs of matches.
+    let mut common = vec![0u8; total];
+    let mut left = total;
+    let mut ranges: Vec<Frame> = Vec::new();
+    // The open run: (x start, x end, y start, y end).
+    let mut run: Option<(usize, usize, usize, usize)> = None;
+    let emit = |run: (usize, usize, usize, usize), ranges: &mut Vec<Frame>| {
+        let (xs, xe, ys, ye) = run;
+        let len = (xe - xs + 1) as u64;
+        if min_len == 0 || len >= min_len {
+            let pair = |s: usize, e: usize| Frame::Array(vec![int(s as i64), int(e as i64)]);
+            let mut item = vec![pair(xs, xe), pair(ys, ye)];
+            if with_len {
+                item.push(int(len as i64));
+            }
+            ranges.push(Frame::Array(item));
+        }
+    };
+    let (mut i, mut k) = (n, m);
+    while i > 0 && k > 0 {
+        if x[i - 1] == y[k - 1] {
+            left -= 1;
+            common[left] = x[i - 1];
+            run = Some(match run {
+                // Consecutive matches extend the run backwards.
+                Some((xs, xe, ys, ye)) if xs == i && ys == k => (xs - 1, xe, ys - 1, ye),
+                _ => (i - 1, i - 1, k - 1, k - 1),
+            });
+            i -= 1;
+            k -= 1;
+            // A run that reached the start of either string ends here.
+            if let Some(r) = run.filter(|r| r.0 == 0 || r.2 == 0) {
+                if want_idx {
+                    emit(r, &mut ranges);
+                }
+                run = None;
+            }
+        } else {
+            if table[(i - 1) * w + k] > table[i * w + k - 1] {
+                i -= 1;
+            } else {
+                k -= 1;
+            }
+            if let Some(r) = run.take() {
+                if want_idx {
+                    emit(r, &mut ranges);
+                }
+            }
+        }
+    }
+    if want_idx {
+        let matches = Frame::Array(ranges);
+        let len = int(total as i64);
+        return match ctx.client.proto {
+            confab_protocol::Protocol::Resp3 => Frame::Map(vec![
+                (bulk(Bytes::from_static(b"matches")), matches),
+                (bulk(Bytes::from_static(b"len")), len),
+            ]),
+            confab_protocol::Protocol::Resp2 => Frame::Array(vec![
+                bulk(Bytes::from_static(b"matches")),
+                matches,
+                bulk(Bytes::from_static(b"len")),
+                len,
+            ]),
+        };
+    }
+    bulk(Bytes::from(common))
 }

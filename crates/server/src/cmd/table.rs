@@ -1521,6 +1521,43 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         ..CommandSpec::EMPTY
     },
     CommandSpec {
+        name: "lastsave",
+        arity: 1,
+        flags: &["loading", "stale", "fast"],
+        acl_categories: &["@admin", "@fast", "@dangerous"],
+        tips: &["nondeterministic_output"],
+        group: "server",
+        summary: "Get the UNIX time stamp of the last successful save to disk",
+        since: "1.0.0",
+        complexity: "O(1)",
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "lcs",
+        arity: -3,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@read", "@string", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Range(1, 1, 0)),
+        ],
+        group: "string",
+        summary: "Find longest common substring",
+        since: "7.0.0",
+        complexity: "O(N*M) where N and M are the lengths of s1 and s2, respectively",
+        args: &[
+            arg("key1", "key").key_spec(0),
+            arg("key2", "key").key_spec(0),
+            pure_token("len", "LEN").optional(),
+            pure_token("idx", "IDX").optional(),
+            arg("len", "integer").token("MINMATCHLEN").optional(),
+            pure_token("withmatchlen", "WITHMATCHLEN").optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
         name: "lindex",
         arity: 3,
         flags: &["readonly"],
