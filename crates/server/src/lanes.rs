@@ -129,7 +129,7 @@ impl BusyMeter {
 }
 
 thread_local! {
-    /// The busy meter of the lane this thread runs (set by the runtime's thread-start hook).
+    /// The busy meter of the lane this thread runs (set by the runtime's hooks).
     static THREAD_METER: std::cell::RefCell<Option<Arc<BusyMeter>>> =
         const { std::cell::RefCell::new(None) };
 }
@@ -162,7 +162,9 @@ type Message = (Handoff, TaskTrackerToken);
 
 struct Lane {
     tx: mpsc::UnboundedSender<Message>,
-    meter: Arc<BusyMeter>,
+    /// Set when the lane starts; lane 0's once its runtime's park hook has run (see
+    /// [`thread_meter`]), which the balancer looks for.
+    meter: OnceLock<Arc<BusyMeter>>,
 }
 
 /// The lanes, as connections and the balancer see them.
@@ -197,11 +199,14 @@ impl Lanes {
         let mut rxs = Vec::with_capacity(n);
         for i in 0..n {
             let (tx, rx) = mpsc::unbounded_channel();
-            let meter = if i == 0 {
-                lane0.take().unwrap_or_default()
+            let meter = OnceLock::new();
+            if let Some(m) = if i == 0 {
+                lane0.take()
             } else {
-                Arc::default()
-            };
+                Some(Arc::default())
+            } {
+                let _ = meter.set(m);
+            }
             lanes.push(Lane { tx, meter });
             rxs.push(rx);
         }
@@ -260,7 +265,7 @@ pub(crate) fn start(shared: &Arc<Shared>, receivers: Receivers) {
             tokio::spawn(lane_loop(0, rx, shared.clone(), lanes.stop.clone()));
             continue;
         }
-        let meter = lanes.lanes[i].meter.clone();
+        let meter = lanes.lanes[i].meter.get().cloned().unwrap_or_default();
         let shared = shared.clone();
         let stop = lanes.stop.clone();
         let started = std::thread::Builder::new()
@@ -413,11 +418,9 @@ async fn balance(shared: Arc<Shared>) {
         .unwrap_or(1.0);
     let mut cpu = MachineCpu::default();
     let mut last_now = now_ns();
-    let mut last_idle: Vec<Option<u64>> = lanes
-        .lanes
-        .iter()
-        .map(|l| l.meter.idle_until(last_now))
-        .collect();
+    let idle_of = |l: &Lane, at: u64| l.meter.get().and_then(|m| m.idle_until(at));
+    let mut last_idle: Vec<Option<u64>> =
+        lanes.lanes.iter().map(|l| idle_of(l, last_now)).collect();
     let (mut cooldown, mut calm) = (0u32, 0u32);
     loop {
         tokio::select! {
@@ -433,13 +436,15 @@ async fn balance(shared: Arc<Shared>) {
             }
             continue;
         }
+        // Lane 0's meter appears once its runtime's park hook has run on this thread.
+        if lanes.lanes[0].meter.get().is_none() {
+            if let Some(m) = thread_meter() {
+                let _ = lanes.lanes[0].meter.set(m);
+            }
+        }
         let now = now_ns();
         let wall = now.saturating_sub(last_now).max(1) as f64;
-        let idle: Vec<Option<u64>> = lanes
-            .lanes
-            .iter()
-            .map(|l| l.meter.idle_until(now))
-            .collect();
+        let idle: Vec<Option<u64>> = lanes.lanes.iter().map(|l| idle_of(l, now)).collect();
         let busy: Vec<Option<f64>> = idle
             .iter()
             .zip(&last_idle)

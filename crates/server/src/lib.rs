@@ -29,24 +29,31 @@ pub use pubsub::OutputLimits;
 pub use server::run;
 pub use shutdown::Shutdown;
 
-/// The runtime the server is meant to run on: lane 0 (see the `lanes` module), tokio's
-/// scheduler with one worker thread, whose park hooks measure how busy the lane is (for the
-/// balancer) and write the pub/sub deliveries the lane deferred when it runs out of work (as
-/// Redis writes its clients once per event-loop turn; see the `pubsub` module). [`run`] starts
-/// the other lanes (`Config::threads`) itself. It works on any tokio runtime; without these
-/// hooks, subscribers are woken at once instead and connections never move between lanes.
+/// The runtime the server is meant to run on: lane 0 (see the `lanes` module), a tokio
+/// current-thread runtime, whose park hooks measure how busy the lane is (for the balancer)
+/// and write the pub/sub deliveries the lane deferred when it runs out of work (as Redis
+/// writes its clients once per event-loop turn; see the `pubsub` module). [`run`] starts the
+/// other lanes (`Config::threads`) itself. A current-thread runtime runs the tasks a poll of
+/// the sockets woke in the order the events came, as Redis serves its clients (tokio's
+/// multi-thread scheduler runs the last one woken first). [`run`] works on any tokio runtime;
+/// without these hooks, subscribers are woken at once instead and connections never move
+/// between lanes.
 pub fn runtime_builder() -> tokio::runtime::Builder {
     let workers = pubsub::Workers::new(1);
     let unparked = workers.clone();
     let meter = std::sync::Arc::new(lanes::BusyMeter::default());
-    let (m0, m1, m2) = (meter.clone(), meter.clone(), meter);
-    let mut b = tokio::runtime::Builder::new_multi_thread();
-    b.worker_threads(1)
-        .enable_all()
-        .on_thread_start(move || lanes::set_thread_meter(m0.clone()))
+    let (m1, m2) = (meter.clone(), meter);
+    let registered = std::sync::atomic::AtomicBool::new(false);
+    let mut b = tokio::runtime::Builder::new_current_thread();
+    b.enable_all()
         .on_thread_park(move || {
             workers.parking();
             m1.parking();
+            // The balancer finds lane 0's meter through the thread (see `lanes`).
+            if !registered.load(std::sync::atomic::Ordering::Relaxed) {
+                registered.store(true, std::sync::atomic::Ordering::Relaxed);
+                lanes::set_thread_meter(m1.clone());
+            }
         })
         .on_thread_unpark(move || {
             m2.unparked();

@@ -208,3 +208,38 @@ async fn connections_stay_on_lane_0_without_busy_figures() {
     assert!(text.contains("lane0:clients=1,"), "{text}");
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_from_two_connections_run_in_the_order_they_arrived() {
+    // Redis's test "BRPOPLPUSH does not affect WATCH while still blocked": EXEC is sent,
+    // then (without waiting for its reply) LPUSH on another connection serves the blocked
+    // BRPOPLPUSH, which writes the watched key. EXEC arrived first, so it must run first
+    // and succeed. On tokio's multi-thread scheduler the task woken last ran first (its
+    // LIFO slot) and EXEC was aborted about 40% of the time; lane 0 is a current-thread
+    // runtime, which serves sockets in the order their events came.
+    let srv = TestServer::start_on_server_runtime(Config::for_tests()).await;
+    let mut r = srv.client().await;
+    for round in 0..100 {
+        cmd(&mut r, &["DEL", "src", "dst"]).await;
+        cmd(&mut r, &["SET", "somekey", "somevalue"]).await;
+        let mut blocked = srv.client().await;
+        let mut watching = srv.client().await;
+        send(&mut blocked, &["BRPOPLPUSH", "src", "dst", "0"]).await;
+        wait_blocked(&srv, 1).await;
+        assert_eq!(cmd(&mut watching, &["WATCH", "dst"]).await, simple("OK"));
+        assert_eq!(cmd(&mut watching, &["MULTI"]).await, simple("OK"));
+        assert_eq!(
+            cmd(&mut watching, &["GET", "somekey"]).await,
+            simple("QUEUED")
+        );
+        send(&mut watching, &["EXEC"]).await;
+        cmd(&mut r, &["LPUSH", "src", "element"]).await;
+        assert_eq!(
+            reply(&mut watching).await,
+            Frame::Array(vec![bulk("somevalue")]),
+            "round {round}: EXEC ran after the LPUSH that arrived after it"
+        );
+        assert_eq!(reply(&mut blocked).await, bulk("element"));
+    }
+    srv.stop().await;
+}
