@@ -44,6 +44,8 @@ pub(crate) struct Runtime {
     /// `slowlog-max-len`.
     pub slowlog_slower_than: std::sync::atomic::AtomicI64,
     pub slowlog_max_len: AtomicUsize,
+    /// Redis's encoding-tuning settings (`cmd::server::TUNING`), kept for CONFIG GET.
+    pub tuning: Mutex<Vec<i64>>,
 }
 
 /// One SLOWLOG entry, as Redis keeps it.
@@ -205,6 +207,12 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
             pause: Pause::default(),
             slowlog_slower_than: 10_000.into(),
             slowlog_max_len: AtomicUsize::new(128),
+            tuning: Mutex::new(
+                crate::cmd::server::TUNING
+                    .iter()
+                    .map(|t| t.default)
+                    .collect(),
+            ),
         },
         keyspace: Keyspace::new(config.databases),
         clients: Registry::default(),

@@ -435,7 +435,7 @@ fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> Option<Vec<(usize, Vec<&
 /// Every parameter CONFIG GET knows, with its current value.
 fn config_params(shared: &Shared) -> Vec<(&'static str, String)> {
     let c = &shared.config;
-    vec![
+    let mut params = vec![
         ("bind", c.bind.clone()),
         ("port", shared.local_addr.port().to_string()),
         ("databases", c.databases.to_string()),
@@ -495,7 +495,19 @@ fn config_params(shared: &Shared) -> Vec<(&'static str, String)> {
                 .as_ref()
                 .map_or("off".into(), |p| p.display().to_string()),
         ),
-    ]
+    ];
+    let tuning = shared
+        .runtime
+        .tuning
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    for (t, v) in TUNING.iter().zip(tuning.iter()) {
+        params.push((t.name, v.to_string()));
+        if let Some(alias) = t.alias {
+            params.push((alias, v.to_string()));
+        }
+    }
+    params
 }
 
 const CONFIG_HELP: &[&str] = &[
@@ -576,6 +588,95 @@ const SETTABLE: &[&str] = &[
     "slowlog-max-len",
     "notify-keyspace-events",
 ];
+
+/// One of Redis's encoding-tuning settings (list-max-listpack-size and friends). Redis uses
+/// them to choose compact encodings; confab's structures are its own, so they change
+/// nothing, but CONFIG SET accepts them, checked as Redis checks them, and CONFIG GET shows
+/// them, so configurations and test suites written for Redis run.
+pub(crate) struct Tuning {
+    pub name: &'static str,
+    /// Redis's older name, answered too.
+    pub alias: Option<&'static str>,
+    /// A memory value (`1kb`), else a plain integer.
+    pub memory: bool,
+    pub min: i64,
+    pub max: i64,
+    pub default: i64,
+}
+
+const fn tuning(
+    name: &'static str,
+    alias: Option<&'static str>,
+    memory: bool,
+    min: i64,
+    max: i64,
+    default: i64,
+) -> Tuning {
+    Tuning {
+        name,
+        alias,
+        memory,
+        min,
+        max,
+        default,
+    }
+}
+
+/// Redis 7.0's encoding-tuning settings, with their ranges and defaults (config.c).
+pub(crate) const TUNING: &[Tuning] = &[
+    tuning(
+        "list-max-listpack-size",
+        Some("list-max-ziplist-size"),
+        false,
+        i32::MIN as i64,
+        i32::MAX as i64,
+        -2,
+    ),
+    tuning("list-compress-depth", None, false, 0, i32::MAX as i64, 0),
+    tuning("stream-node-max-entries", None, false, 0, i64::MAX, 100),
+    tuning(
+        "hash-max-listpack-entries",
+        Some("hash-max-ziplist-entries"),
+        false,
+        0,
+        i64::MAX,
+        512,
+    ),
+    tuning("set-max-intset-entries", None, false, 0, i64::MAX, 512),
+    tuning(
+        "zset-max-listpack-entries",
+        Some("zset-max-ziplist-entries"),
+        false,
+        0,
+        i64::MAX,
+        128,
+    ),
+    tuning(
+        "hash-max-listpack-value",
+        Some("hash-max-ziplist-value"),
+        true,
+        0,
+        i64::MAX,
+        64,
+    ),
+    tuning("stream-node-max-bytes", None, true, 0, i64::MAX, 4096),
+    tuning(
+        "zset-max-listpack-value",
+        Some("zset-max-ziplist-value"),
+        true,
+        0,
+        i64::MAX,
+        64,
+    ),
+    tuning("hll-sparse-max-bytes", None, true, 0, i64::MAX, 3000),
+];
+
+/// The [`TUNING`] entry a parameter name (or alias) names.
+fn tuning_index(param: &str) -> Option<usize> {
+    TUNING
+        .iter()
+        .position(|t| t.name == param || t.alias == Some(param))
+}
 
 /// `maxmemory-policy` values, in Redis's order (its error message lists them so).
 pub(crate) const MAXMEMORY_POLICIES: &[&str] = &[
@@ -660,7 +761,7 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
                 "ERR Unknown option or number of arguments for CONFIG SET - '{typed}'"
             ));
         };
-        let why = if !SETTABLE.contains(&param) {
+        let why = if !SETTABLE.contains(&param) && tuning_index(param).is_none() {
             "can't set immutable config"
         } else if params.contains(&param) {
             "duplicate parameter"
@@ -800,6 +901,16 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
                 Ok(0) => {}
                 Ok(_) => return fail("memory limits are not supported by confab yet"),
             },
+            _ if tuning_index(param).is_some() => {
+                let t = &TUNING[tuning_index(param).unwrap_or(0)];
+                if t.memory {
+                    if let Err(e) = memory_in(t.min.max(0) as u64, t.max as u64) {
+                        return e;
+                    }
+                } else if let Err(e) = int_in(t.min, t.max) {
+                    return e;
+                }
+            }
             // (Not reached: the first pass lets only SETTABLE names through.)
             _ => return fail("can't set immutable config"),
         }
@@ -830,6 +941,24 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
             "maxmemory-policy" => {
                 if let Some(i) = MAXMEMORY_POLICIES.iter().position(|p| eq_ic(&value, p)) {
                     ctx.shared.runtime.maxmemory_policy.store(i, Relaxed);
+                }
+            }
+            _ if tuning_index(param).is_some() => {
+                let i = tuning_index(param).unwrap_or(0);
+                let v = if TUNING[i].memory {
+                    parse_memory(&value).unwrap_or(0) as i64
+                } else {
+                    n
+                };
+                if let Some(slot) = ctx
+                    .shared
+                    .runtime
+                    .tuning
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_mut(i)
+                {
+                    *slot = v;
                 }
             }
             "notify-keyspace-events" => {
