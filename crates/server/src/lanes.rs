@@ -20,7 +20,11 @@
 //! and sends new connections there. When all the lanes' work together would fit on one lane
 //! with room to spare ([`CONSOLIDATE_BELOW`], for [`CONSOLIDATE_AFTER`] ticks in a row), the
 //! connections on other lanes are marked to go back to lane 0. After a move it waits
-//! [`COOLDOWN`] ticks before deciding again. Where busy time is unknown (lane 0 on a runtime
+//! [`COOLDOWN`] ticks before deciding again. A spread is a trial: unless the server's command
+//! rate over the following second beat the second before by [`SPREAD_MUST_GAIN`], the moved
+//! connections go back and no spread is tried for [`BACKOFF_AFTER_UNDO`] ticks (clients that
+//! all work on one key only contend on its shard lock from two lanes; and on a machine whose
+//! idle core is taken by the clients themselves a second lane gains nothing). Where busy time is unknown (lane 0 on a runtime
 //! without [`crate::runtime_builder`]'s hooks) nothing moves.
 //!
 //! MOVING. A marked connection moves itself at its next wake-up for a read, between requests
@@ -62,6 +66,12 @@ pub(crate) const COOLDOWN: u32 = 4;
 pub(crate) const CONSOLIDATE_BELOW: f64 = 0.5;
 /// ...for this many ticks in a row, connections go back to lane 0.
 pub(crate) const CONSOLIDATE_AFTER: u32 = 8;
+/// A spread must raise the server's command rate by this factor within [`COOLDOWN`] ticks, or
+/// it is undone (clients that all hammer one key gain nothing from a second lane: the two
+/// lanes only contend on that key's shard lock).
+pub(crate) const SPREAD_MUST_GAIN: f64 = 1.05;
+/// Ticks without spreading after a spread was undone.
+pub(crate) const BACKOFF_AFTER_UNDO: u32 = 120;
 /// A connection that ran a command within this many milliseconds counts as active.
 const ACTIVE_WITHIN_MS: u64 = 1_000;
 
@@ -177,6 +187,8 @@ pub(crate) struct Lanes {
     next: AtomicUsize,
     /// Connections moved so far (INFO lanes).
     moves: AtomicU64,
+    /// Spreads undone because they did not raise the command rate (INFO lanes).
+    undone: AtomicU64,
     /// Each lane's busy share over the last tick, in percent (INFO lanes; -1 unknown).
     last_busy: Mutex<Vec<i32>>,
     /// Cancelled when the server ends: the lane threads stop.
@@ -216,6 +228,7 @@ impl Lanes {
             accept_to: AtomicUsize::new(0),
             next: AtomicUsize::new(0),
             moves: AtomicU64::new(0),
+            undone: AtomicU64::new(0),
             last_busy: Mutex::new(vec![-1; n]),
             stop: CancellationToken::new(),
         };
@@ -371,6 +384,12 @@ pub(crate) fn decide(busy: &[Option<f64>], spare: f64, calm: u32) -> Decision {
     Decision::Stay
 }
 
+/// Whether a spread paid: the command rate over the second after it against the second
+/// before.
+pub(crate) fn spread_paid(before: f64, after: f64) -> bool {
+    after >= before * SPREAD_MUST_GAIN
+}
+
 /// The machine's idle CPU time, from `/proc/stat`'s first line.
 #[derive(Default)]
 struct MachineCpu {
@@ -422,6 +441,12 @@ async fn balance(shared: Arc<Shared>) {
     let mut last_idle: Vec<Option<u64>> =
         lanes.lanes.iter().map(|l| idle_of(l, last_now)).collect();
     let (mut cooldown, mut calm) = (0u32, 0u32);
+    // Commands processed at the last tick, and the spread on trial: the rate before it, the
+    // lanes and the clients moved.
+    // (now, commands) at each of the last ticks, for rates over a second, not a tick.
+    let mut history: std::collections::VecDeque<(u64, u64)> = std::collections::VecDeque::new();
+    let mut trial: Option<(f64, usize, usize, Vec<u64>)> = None;
+    let mut backoff = 0u32;
     loop {
         tokio::select! {
             biased;
@@ -462,6 +487,18 @@ async fn balance(shared: Arc<Shared>) {
             .iter()
             .map(|b| b.map_or(-1, |b| (b * 100.0).round() as i32))
             .collect();
+        history.push_back((now, shared.stats.commands_total()));
+        if history.len() > COOLDOWN as usize + 1 {
+            history.pop_front();
+        }
+        // Commands per second over the last second (COOLDOWN ticks).
+        let rate = match (history.front(), history.back()) {
+            (Some(a), Some(b)) if b.0 > a.0 => {
+                b.1.saturating_sub(a.1) as f64 / ((b.0 - a.0) as f64 / 1e9)
+            }
+            _ => 0.0,
+        };
+        backoff = backoff.saturating_sub(1);
         // Without /proc/stat: what the lanes leave of the cores (blind to other processes).
         let spare = cpu.spare_cores(cores).unwrap_or(cores - total);
         calm = if total < CONSOLIDATE_BELOW {
@@ -473,7 +510,29 @@ async fn balance(shared: Arc<Shared>) {
             cooldown -= 1;
             continue;
         }
-        match decide(&busy, spare, calm) {
+        // The spread on trial has settled: keep it if the server got faster, else undo it.
+        if let Some((before, from, to, moved)) = trial.take() {
+            if !spread_paid(before, rate) {
+                let mut n = 0;
+                for h in shared.clients.snapshot() {
+                    if moved.contains(&h.id) && h.lane.load(Relaxed) == to && movable(&h) {
+                        h.move_to.store(from, Relaxed);
+                        n += 1;
+                    }
+                }
+                lanes.accept_to.store(from, Relaxed);
+                lanes.undone.fetch_add(1, Relaxed);
+                tracing::debug!(before, rate, n, "balancer: a spread did not pay; undone");
+                backoff = BACKOFF_AFTER_UNDO;
+                cooldown = COOLDOWN;
+                continue;
+            }
+        }
+        let decision = match decide(&busy, spare, calm) {
+            Decision::Spread { .. } if backoff > 0 => Decision::Stay,
+            d => d,
+        };
+        match decision {
             Decision::Stay => {
                 // New connections go home once lane 0 has room again.
                 if busy[0].is_some_and(|b| b < COOL) {
@@ -501,6 +560,12 @@ async fn balance(shared: Arc<Shared>) {
                         h.move_to.store(to, Relaxed);
                     }
                     tracing::debug!(from, to, n, "balancer: spreading connections");
+                    trial = Some((
+                        rate,
+                        from,
+                        to,
+                        active.iter().take(n).map(|h| h.id).collect(),
+                    ));
                     cooldown = COOLDOWN;
                 }
                 lanes.accept_to.store(to, Relaxed);
@@ -546,7 +611,7 @@ pub(crate) fn info(shared: &Shared, out: &mut String) {
         .clone();
     let _ = write!(
         out,
-        "lanes:{}\r\nlane_policy:{}\r\naccept_lane:{}\r\nconnections_moved:{}\r\n",
+        "lanes:{}\r\nlane_policy:{}\r\naccept_lane:{}\r\nconnections_moved:{}\r\nspreads_undone:{}\r\n",
         lanes.count(),
         match lanes.policy {
             LanePolicy::Adaptive => "adaptive",
@@ -554,6 +619,7 @@ pub(crate) fn info(shared: &Shared, out: &mut String) {
         },
         lanes.accept_to.load(Relaxed),
         lanes.moves.load(Relaxed),
+        lanes.undone.load(Relaxed),
     );
     for (i, c) in clients.iter().enumerate() {
         let b = busy.get(i).copied().unwrap_or(-1);
@@ -591,6 +657,13 @@ mod tests {
         assert_eq!(decide(&[None, Some(0.0)], 2.0, 100), Decision::Stay);
         // One lane: nothing to do.
         assert_eq!(decide(&[Some(1.0)], 2.0, 100), Decision::Stay);
+    }
+
+    #[test]
+    fn a_spread_is_kept_only_if_the_server_got_faster() {
+        assert!(spread_paid(100.0, 118.0));
+        assert!(!spread_paid(128.9, 114.3)); // measured: KEYS, 4 clients, 2 cores
+        assert!(!spread_paid(1000.0, 1030.0));
     }
 
     #[test]

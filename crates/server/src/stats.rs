@@ -111,6 +111,14 @@ impl Stats {
             .sum()
     }
 
+    /// Commands processed so far, over all stripes.
+    pub(crate) fn commands_total(&self) -> u64 {
+        self.stripes
+            .iter()
+            .map(|s| s.commands_processed.load(Relaxed))
+            .sum()
+    }
+
     /// CONFIG RESETSTAT.
     pub(crate) fn reset(&self) {
         for s in self.stripes.iter() {
