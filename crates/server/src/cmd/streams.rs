@@ -721,7 +721,8 @@ fn set_id(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Result<Frame, Frame> {
             return Err(err("ERR The entries_added specified in XSETID is smaller than the target stream length"));
         }
     }
-    if let Some(s) = get_stream_mut(shard, key, now, false)? {
+    // Redis's XSETID does not signal the key as modified: WATCHers of the stream stay clean.
+    if let Some(Value::Stream(s)) = coll::write_unmarked(shard, key, now, "stream", None)? {
         s.last_id = id;
         if let Some(n) = entries_added {
             s.entries_added = n;
