@@ -589,10 +589,11 @@ const SETTABLE: &[&str] = &[
     "notify-keyspace-events",
 ];
 
-/// One of Redis's encoding-tuning settings (list-max-listpack-size and friends). Redis uses
-/// them to choose compact encodings; confab's structures are its own, so they change
-/// nothing, but CONFIG SET accepts them, checked as Redis checks them, and CONFIG GET shows
-/// them, so configurations and test suites written for Redis run.
+/// One of Redis's settings that mean nothing to confab: the encoding-tuning ones
+/// (list-max-listpack-size and friends; confab's structures are its own) and the replica
+/// timings of a primary (confab has no replicas). CONFIG SET accepts them, checked as Redis
+/// checks them, and CONFIG GET shows them, so configurations and test suites written for
+/// Redis run.
 pub(crate) struct Tuning {
     pub name: &'static str,
     /// Redis's older name, answered too.
@@ -622,7 +623,7 @@ const fn tuning(
     }
 }
 
-/// Redis 7.0's encoding-tuning settings, with their ranges and defaults (config.c).
+/// Those settings, with Redis 7.0's ranges and defaults (config.c).
 pub(crate) const TUNING: &[Tuning] = &[
     tuning(
         "list-max-listpack-size",
@@ -669,6 +670,15 @@ pub(crate) const TUNING: &[Tuning] = &[
         64,
     ),
     tuning("hll-sparse-max-bytes", None, true, 0, i64::MAX, 3000),
+    tuning("repl-timeout", None, false, 1, i32::MAX as i64, 60),
+    tuning(
+        "repl-ping-replica-period",
+        Some("repl-ping-slave-period"),
+        false,
+        1,
+        i32::MAX as i64,
+        10,
+    ),
 ];
 
 /// The [`TUNING`] entry a parameter name (or alias) names.
