@@ -21,7 +21,8 @@ use bytes::Bytes;
 use confab_protocol::Frame;
 use tokio::sync::oneshot;
 
-use crate::db::{Entry, Key, Shard, Value};
+use crate::cmd::lists::End;
+use crate::db::{Entry, Key, Keyspace, Shard, Value};
 use crate::server::Shared;
 
 const WAITING: u8 = 0;
@@ -242,10 +243,11 @@ pub(crate) fn pop_list(
 
 /// Keyspace notifications of a pop for a waiter: `lpop`/`rpop`, then `del` if it emptied
 /// the list (see `notify`).
-fn note_pop(shard: &Shard, key: &[u8], left: bool, emptied: bool) {
-    shard.note(crate::notify::LIST, if left { "lpop" } else { "rpop" }, key);
+fn note_pop(ks: &Keyspace, db: usize, key: &[u8], left: bool, emptied: bool) {
+    let pop = End::from_left(left).pop_event();
+    crate::notify::note(&ks.notify, crate::notify::LIST, pop, db, key);
     if emptied {
-        shard.note(crate::notify::GENERIC, "del", key);
+        crate::notify::note(&ks.notify, crate::notify::GENERIC, "del", db, key);
     }
 }
 
@@ -390,58 +392,30 @@ pub(crate) fn serve(shared: &Shared, ready: Vec<(usize, Bytes)>) {
                     break;
                 };
                 if let BlockOp::Move { to_left, dst, .. } = &w.op {
-                    moves.push((w.clone(), *to_left, dst.clone(), elems, emptied));
+                    moves.push((w.clone(), left, *to_left, dst.clone(), elems, emptied));
                 } else {
-                    note_pop(&shard, &key, left, emptied);
+                    note_pop(ks, db, &key, left, emptied);
                     let reply = pop_reply(&w.op, &key, elems);
                     shared.blocking.unregister(&w);
                     w.deliver(reply);
                 }
             }
         }
-        for (w, to_left, dst, mut elems, emptied) in moves {
+        for (w, from_left, to_left, dst, mut elems, emptied) in moves {
             let elem = elems.pop().unwrap_or_default();
             let idx = ks.shard_index(db, &dst);
-            let pushed = {
-                let mut dshard = ks.lock_one(idx);
-                let pushed = push_list(&mut dshard, &dst, now, to_left, elem.clone());
-                if pushed {
-                    // Redis's order: the push, then the pop.
-                    dshard.note(
-                        crate::notify::LIST,
-                        if to_left { "lpush" } else { "rpush" },
-                        &dst,
-                    );
-                }
-                pushed
-            };
+            let pushed = push_list(&mut ks.lock_one(idx), &dst, now, to_left, elem.clone());
             shared.blocking.unregister(&w);
             if pushed {
-                let from_left = matches!(
-                    w.op,
-                    BlockOp::Move {
-                        from_left: true,
-                        ..
-                    }
-                );
-                note_pop(
-                    &ks.lock_one(ks.shard_index(db, &key)),
-                    &key,
-                    from_left,
-                    emptied,
-                );
+                // Redis's order: the push, then the pop.
+                let push = End::from_left(to_left).push_event();
+                crate::notify::note(&ks.notify, crate::notify::LIST, push, db, &dst);
+                note_pop(ks, db, &key, from_left, emptied);
                 w.deliver(Frame::Bulk(elem));
                 pending.push_back((db, dst));
             } else {
                 // The destination changed type meanwhile: put the element back and report.
                 let src = ks.shard_index(db, &key);
-                let from_left = matches!(
-                    w.op,
-                    BlockOp::Move {
-                        from_left: true,
-                        ..
-                    }
-                );
                 push_list(&mut ks.lock_one(src), &key, now, from_left, elem);
                 w.deliver(Frame::Error(Bytes::from_static(
                     crate::cmd::WRONGTYPE.as_bytes(),

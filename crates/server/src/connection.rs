@@ -305,60 +305,29 @@ impl Conn {
     /// Move the socket into the current lane's reactor (the connection moved here, see
     /// `lanes`); on failure the socket is closed and the session given back for cleanup.
     fn rehome(self: Box<Self>) -> Result<Box<Conn>, Box<(Arc<Shared>, Client)>> {
-        let Conn {
-            socket,
-            out,
-            rbuf,
-            wbuf,
-            parser,
-            args,
-            client,
-            logbuf,
-            log_prefixes,
-            prefix_label_version,
-            monitor_rx,
-            shared,
-            read_chunk,
-            last_batch,
-            chatty,
-            ran_batch,
-            // (A timer of the old lane's: re-armed here when needed.)
-            trim: _,
-        } = *self;
-        let Some(out) = out else {
-            return Err(Box::new((shared, client)));
+        let mut conn = *self;
+        let Some(out) = conn.out.take() else {
+            return Err(Box::new((conn.shared, conn.client)));
         };
-        let moved = socket
+        let moved = conn
+            .socket
             .reunite(out)
             .map_err(|_| std::io::Error::other("halves of different sockets"))
             .and_then(|s| s.into_std())
             .and_then(TcpStream::from_std);
-        let stream = match moved {
-            Ok(s) => s,
+        let (socket, out) = match moved {
+            Ok(s) => s.into_split(),
             Err(e) => {
                 tracing::warn!(error = %e, "moving a connection failed");
-                return Err(Box::new((shared, client)));
+                return Err(Box::new((conn.shared, conn.client)));
             }
         };
-        let (socket, out) = stream.into_split();
         Ok(Box::new(Conn {
             socket,
             out: Some(out),
-            rbuf,
-            wbuf,
-            parser,
-            args,
-            client,
-            logbuf,
-            log_prefixes,
-            prefix_label_version,
-            monitor_rx,
-            shared,
-            read_chunk,
-            last_batch,
-            chatty,
-            ran_batch,
+            // (A timer of the old lane's: re-armed here when needed.)
             trim: None,
+            ..conn
         }))
     }
 

@@ -144,9 +144,29 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-/// Record that this thread belongs to the lane `meter` measures (`on_thread_start`).
-pub(crate) fn set_thread_meter(meter: Arc<BusyMeter>) {
-    THREAD_METER.with_borrow_mut(|m| *m = Some(meter));
+/// The builder of a lane's runtime: current-thread, with park hooks that measure the lane's
+/// busy time in `meter` (and make it this thread's [`thread_meter`] at the first park) and
+/// write the pub/sub deliveries the lane deferred (see `pubsub`).
+pub(crate) fn lane_runtime(meter: Arc<BusyMeter>) -> tokio::runtime::Builder {
+    let workers = crate::pubsub::Workers::new(1);
+    let unparked = workers.clone();
+    let (m1, m2) = (meter.clone(), meter);
+    let registered = AtomicBool::new(false);
+    let mut b = tokio::runtime::Builder::new_current_thread();
+    b.enable_all()
+        .on_thread_park(move || {
+            workers.parking();
+            m1.parking();
+            if !registered.load(Relaxed) {
+                registered.store(true, Relaxed);
+                THREAD_METER.with_borrow_mut(|m| *m = Some(m1.clone()));
+            }
+        })
+        .on_thread_unpark(move || {
+            m2.unparked();
+            unparked.unparked();
+        });
+    b
 }
 
 /// The busy meter of the lane this thread runs, if its runtime has one.
@@ -199,25 +219,16 @@ pub(crate) struct Lanes {
 pub(crate) struct Receivers(Vec<mpsc::UnboundedReceiver<Message>>);
 
 impl Lanes {
-    /// `n` lanes; `lane0` is the calling runtime's busy meter, if it has one.
-    pub(crate) fn new(
-        n: usize,
-        policy: LanePolicy,
-        lane0: Option<Arc<BusyMeter>>,
-    ) -> (Lanes, Receivers) {
-        let mut lane0 = lane0;
+    /// `n` lanes (lane 0's busy meter is found later, see [`Lane::meter`]).
+    pub(crate) fn new(n: usize, policy: LanePolicy) -> (Lanes, Receivers) {
         let n = n.max(1);
         let mut lanes = Vec::with_capacity(n);
         let mut rxs = Vec::with_capacity(n);
         for i in 0..n {
             let (tx, rx) = mpsc::unbounded_channel();
             let meter = OnceLock::new();
-            if let Some(m) = if i == 0 {
-                lane0.take()
-            } else {
-                Some(Arc::default())
-            } {
-                let _ = meter.set(m);
+            if i > 0 {
+                let _ = meter.set(Arc::default());
             }
             lanes.push(Lane { tx, meter });
             rxs.push(rx);
@@ -284,21 +295,7 @@ pub(crate) fn start(shared: &Arc<Shared>, receivers: Receivers) {
         let started = std::thread::Builder::new()
             .name(format!("confab-lane-{i}"))
             .spawn(move || {
-                let workers = crate::pubsub::Workers::new(1);
-                let unparked = workers.clone();
-                let (m1, m2) = (meter.clone(), meter);
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .on_thread_park(move || {
-                        workers.parking();
-                        m1.parking();
-                    })
-                    .on_thread_unpark(move || {
-                        m2.unparked();
-                        unparked.unparked();
-                    })
-                    .build();
-                match runtime {
+                match lane_runtime(meter).build() {
                     Ok(rt) => rt.block_on(lane_loop(i, rx, shared, stop)),
                     // The channel closes: moves to this lane fail and stay where they were.
                     Err(e) => tracing::error!(lane = i, error = %e, "cannot start a lane"),

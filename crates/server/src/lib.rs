@@ -39,27 +39,7 @@ pub use shutdown::Shutdown;
 /// without these hooks, subscribers are woken at once instead and connections never move
 /// between lanes.
 pub fn runtime_builder() -> tokio::runtime::Builder {
-    let workers = pubsub::Workers::new(1);
-    let unparked = workers.clone();
-    let meter = std::sync::Arc::new(lanes::BusyMeter::default());
-    let (m1, m2) = (meter.clone(), meter);
-    let registered = std::sync::atomic::AtomicBool::new(false);
-    let mut b = tokio::runtime::Builder::new_current_thread();
-    b.enable_all()
-        .on_thread_park(move || {
-            workers.parking();
-            m1.parking();
-            // The balancer finds lane 0's meter through the thread (see `lanes`).
-            if !registered.load(std::sync::atomic::Ordering::Relaxed) {
-                registered.store(true, std::sync::atomic::Ordering::Relaxed);
-                lanes::set_thread_meter(m1.clone());
-            }
-        })
-        .on_thread_unpark(move || {
-            m2.unparked();
-            unparked.unparked();
-        });
-    b
+    lanes::lane_runtime(Default::default())
 }
 
 /// The Redis version confab reports to clients (HELLO, INFO), so client libraries enable the

@@ -193,10 +193,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
     let _ = quanta::Instant::now();
     let (log, log_join) = ConvLog::start(&config)?;
     let commands = Commands::new();
-    // Lane 0 is this runtime; the balancer finds its busy meter once its hooks ran.
-    let lane0 = crate::lanes::thread_meter();
-    let (lanes, lane_receivers) =
-        crate::lanes::Lanes::new(config.threads, config.lane_policy, lane0);
+    let (lanes, lane_receivers) = crate::lanes::Lanes::new(config.threads, config.lane_policy);
     let shared = Arc::new(Shared {
         runtime: Runtime {
             maxclients: AtomicUsize::new(config.maxclients),

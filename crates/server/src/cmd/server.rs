@@ -784,6 +784,8 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
         ));
     }
     let mut changes: Vec<(&'static str, Bytes)> = Vec::new();
+    // Settings that only need keeping (TUNING), by index, with their parsed values.
+    let mut kept: Vec<(usize, i64)> = Vec::new();
     for (pair, param) in pairs.chunks_exact(2).zip(params) {
         let value = &pair[1];
         let fail = |why: &str| {
@@ -911,18 +913,23 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
                 Ok(0) => {}
                 Ok(_) => return fail("memory limits are not supported by confab yet"),
             },
-            _ if tuning_index(param).is_some() => {
-                let t = &TUNING[tuning_index(param).unwrap_or(0)];
-                if t.memory {
-                    if let Err(e) = memory_in(t.min.max(0) as u64, t.max as u64) {
-                        return e;
+            _ => match tuning_index(param) {
+                Some(i) => {
+                    let t = &TUNING[i];
+                    let v = if t.memory {
+                        memory_in(t.min.max(0) as u64, t.max as u64).map(|v| v as i64)
+                    } else {
+                        int_in(t.min, t.max)
+                    };
+                    match v {
+                        Ok(v) => kept.push((i, v)),
+                        Err(e) => return e,
                     }
-                } else if let Err(e) = int_in(t.min, t.max) {
-                    return e;
+                    continue;
                 }
-            }
-            // (Not reached: the first pass lets only SETTABLE names through.)
-            _ => return fail("can't set immutable config"),
+                // (Not reached: the first pass lets only settable names through.)
+                None => return fail("can't set immutable config"),
+            },
         }
         changes.push((param, value.clone()));
     }
@@ -953,24 +960,6 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
                     ctx.shared.runtime.maxmemory_policy.store(i, Relaxed);
                 }
             }
-            _ if tuning_index(param).is_some() => {
-                let i = tuning_index(param).unwrap_or(0);
-                let v = if TUNING[i].memory {
-                    parse_memory(&value).unwrap_or(0) as i64
-                } else {
-                    n
-                };
-                if let Some(slot) = ctx
-                    .shared
-                    .runtime
-                    .tuning
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get_mut(i)
-                {
-                    *slot = v;
-                }
-            }
             "notify-keyspace-events" => {
                 let flags = crate::notify::parse_flags(&value).unwrap_or(0);
                 ctx.shared.keyspace.notify.store(flags, Relaxed);
@@ -984,6 +973,17 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
                     (!value.is_empty()).then(|| Bytes::copy_from_slice(&value));
             }
             _ => {}
+        }
+    }
+    if !kept.is_empty() {
+        let mut tuning = ctx
+            .shared
+            .runtime
+            .tuning
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        for (i, v) in kept {
+            tuning[i] = v;
         }
     }
     ok()

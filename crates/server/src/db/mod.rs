@@ -196,7 +196,7 @@ pub(crate) struct Shard {
     watchers: HashMap<Bytes, Vec<Watcher>, Hasher>,
     /// The shard's database and its server's notification classes, for `expired` events.
     db: usize,
-    notify: Option<crate::notify::Flags>,
+    notify: crate::notify::Flags,
 }
 
 impl Shard {
@@ -288,9 +288,7 @@ impl Shard {
             Some(make) => {
                 let (notify, db) = (&self.notify, self.db);
                 self.map.entry(Key::new(key)).or_insert_with(|| {
-                    if let Some(flags) = notify {
-                        crate::notify::note(flags, crate::notify::NEW, "new", db, key);
-                    }
+                    crate::notify::note(notify, crate::notify::NEW, "new", db, key);
                     Entry {
                         value: make(),
                         expire_at: 0,
@@ -345,11 +343,7 @@ impl Shard {
     /// Insert or replace; returns the previous value. Expired entries must already have been
     /// reclaimed by the caller when `ttl` is [`Ttl::Keep`].
     pub(crate) fn upsert(&mut self, k: &[u8], value: Value, ttl: Ttl) -> Option<Value> {
-        if self
-            .notify
-            .as_ref()
-            .is_some_and(|f| crate::notify::wanted(f, crate::notify::EXPIRED))
-        {
+        if crate::notify::wanted(&self.notify, crate::notify::EXPIRED) {
             // Replacing a key that had expired: it expires first, with its event (as Redis's
             // lookup before a write reclaims it).
             if let Some(e) = self.map.get(k) {
@@ -391,9 +385,7 @@ impl Shard {
             self.expires.insert((expire_at, key.clone()));
         }
         self.map.insert(key, Entry { value, expire_at });
-        if let Some(flags) = &self.notify {
-            crate::notify::note(flags, crate::notify::NEW, "new", self.db, k);
-        }
+        self.note(crate::notify::NEW, "new", k);
         None
     }
 
@@ -452,21 +444,16 @@ impl Shard {
         }
     }
 
-    /// A keyspace notification of `class` for `key` in this shard's database (see `notify`),
-    /// for code that has the shard but no command context.
+    /// A keyspace notification of `class` for `key` in this shard's database (see `notify`).
     #[inline]
-    pub(crate) fn note(&self, class: u32, event: &'static str, key: &[u8]) {
-        if let Some(flags) = &self.notify {
-            crate::notify::note(flags, class, event, self.db, key);
-        }
+    fn note(&self, class: u32, event: &'static str, key: &[u8]) {
+        crate::notify::note(&self.notify, class, event, self.db, key);
     }
 
     /// A keyspace notification for a key that expired (see `notify`).
     #[inline]
     fn note_expired(&self, key: &[u8]) {
-        if let Some(flags) = &self.notify {
-            crate::notify::note(flags, crate::notify::EXPIRED, "expired", self.db, key);
-        }
+        self.note(crate::notify::EXPIRED, "expired", key);
     }
 
     /// Reclaim up to `budget` expired keys in expiry order; returns how many were removed.
@@ -666,7 +653,7 @@ impl Keyspace {
             .map(|i| {
                 Mutex::new(Shard {
                     db: i / SHARDS_PER_DB,
-                    notify: Some(notify.clone()),
+                    notify: notify.clone(),
                     ..Shard::default()
                 })
             })
