@@ -17,7 +17,9 @@ Usage:
 Environment: ROUNDS (8), PIPELINES ("1 16"), TESTS (the matrix's eight), CLIENTS (50),
 N1 (100000 requests per run at P=1), N16 (800000 at P=16; MSET and LRANGE_100 run a
 quarter of N), CSV (append every run to this file), KEEPALIVE (0: a new connection per
-request, as the matrix's churn cells; with TESTS=ping_mbulk,get and PIPELINES=1).
+request, as the matrix's churn cells; with TESTS=ping_mbulk,get and PIPELINES=1), PREFIX
+(a command the load generator runs under, e.g. "taskset -c 1" to keep it on one core while
+the servers are pinned to the other with `taskset -a -p -c 0 PID`).
 """
 import csv
 import io
@@ -34,6 +36,7 @@ N = {1: int(os.environ.get("N1", "100000")), 16: int(os.environ.get("N16", "8000
 HEAVY = {"mset", "lrange_100", "lrange_300", "lrange_500", "lrange_600"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 KEEPALIVE = ["-k", os.environ["KEEPALIVE"]] if os.environ.get("KEEPALIVE") else []
+PREFIX = os.environ.get("PREFIX", "").split()
 
 
 def ticks(pid):
@@ -46,7 +49,7 @@ def run(pid, port, test, p):
     n = N.get(p, N[16]) // (4 if test in HEAVY else 1)
     before = ticks(pid)
     out = subprocess.run(
-        ["redis-benchmark", "-p", port, "-c", CLIENTS, "-r", "100000", "-d", "3",
+        [*PREFIX, "redis-benchmark", "-p", port, "-c", CLIENTS, "-r", "100000", "-d", "3",
          "-P", str(p), "-n", str(n), "-t", test, "--csv", *KEEPALIVE],
         capture_output=True, text=True, check=True).stdout
     cpu = (ticks(pid) - before) / CLK_TCK
