@@ -42,6 +42,9 @@ pub(crate) enum BlockOp {
         to_left: bool,
         dst: Bytes,
     },
+    /// BZPOPMIN / BZPOPMAX (`count` None: reply `[key, member, score]`) and BZMPOP (reply
+    /// `[key, [[member, score], ...]]`).
+    ZPop { max: bool, count: Option<usize> },
     /// XREAD BLOCK: reply the entries past `after[i]` of the stream `keys[i]` that got some.
     /// Reading consumes nothing, so every blocked reader of a stream is served.
     XRead {
@@ -241,6 +244,69 @@ pub(crate) fn pop_list(
     Some((out, emptied))
 }
 
+/// Pop up to `count` members from the lowest (or, `max`, highest) end of the zset at `key`,
+/// deleting it when emptied. `None` if the key is missing or not a zset.
+pub(crate) fn pop_zset(
+    shard: &mut Shard,
+    key: &[u8],
+    now: u64,
+    max: bool,
+    count: usize,
+) -> Option<(Vec<(Bytes, f64)>, bool)> {
+    let Some(Entry {
+        value: Value::ZSet(z),
+        ..
+    }) = shard.get_mut(key, now)
+    else {
+        return None;
+    };
+    let n = count.min(z.len());
+    if n == 0 {
+        return None;
+    }
+    let len = z.len();
+    let range = if max { (len - n, len) } else { (0, n) };
+    let mut out: Vec<(Bytes, f64)> = z
+        .remove_range(range.0, range.1)
+        .into_iter()
+        .map(|(s, m)| (m, s))
+        .collect();
+    if max {
+        out.reverse();
+    }
+    let emptied = z.is_empty();
+    if emptied {
+        shard.remove(key, now);
+    } else {
+        shard.touch(key);
+    }
+    Some((out, emptied))
+}
+
+/// The reply of a zset pop for BZPOPMIN/BZPOPMAX (`count` None) or BZMPOP.
+pub(crate) fn zpop_reply(count: Option<usize>, key: &Bytes, got: Vec<(Bytes, f64)>) -> Frame {
+    match count {
+        Some(_) => crate::cmd::zsets::mpop_reply(key, &got),
+        None => {
+            let mut v = vec![Frame::Bulk(key.clone())];
+            for (m, s) in got {
+                v.push(Frame::Bulk(m));
+                v.push(Frame::Double(s));
+            }
+            Frame::Array(v)
+        }
+    }
+}
+
+/// Keyspace notifications of a zset pop for a waiter: `zpopmin`/`zpopmax`, then `del`.
+fn note_zpop(ks: &Keyspace, db: usize, key: &[u8], max: bool, emptied: bool) {
+    let event = if max { "zpopmax" } else { "zpopmin" };
+    crate::notify::note(&ks.notify, crate::notify::ZSET, event, db, key);
+    if emptied {
+        crate::notify::note(&ks.notify, crate::notify::GENERIC, "del", db, key);
+    }
+}
+
 /// Keyspace notifications of a pop for a waiter: `lpop`/`rpop`, then `del` if it emptied
 /// the list (see `notify`).
 fn note_pop(ks: &Keyspace, db: usize, key: &[u8], left: bool, emptied: bool) {
@@ -285,7 +351,7 @@ pub(crate) fn pop_reply(op: &BlockOp, key: &Bytes, mut elems: Vec<Bytes>) -> Fra
             Frame::Array(elems.into_iter().map(Frame::Bulk).collect()),
         ]),
         BlockOp::Move { .. } => Frame::Bulk(elems.pop().unwrap_or_default()),
-        BlockOp::XRead { .. } => Frame::NullArray,
+        BlockOp::XRead { .. } | BlockOp::ZPop { .. } => Frame::NullArray,
     }
 }
 
@@ -319,6 +385,10 @@ pub(crate) fn restore(shared: &Shared, w: &Waiter, reply: Frame) {
                 _ => return,
             }
         }
+        (BlockOp::ZPop { .. }, Frame::Array(v)) => {
+            restore_zset(shared, w, v);
+            return;
+        }
         // BLMOVE's element already sits in its destination: nothing was lost.
         _ => return,
     };
@@ -327,6 +397,58 @@ pub(crate) fn restore(shared: &Shared, w: &Waiter, reply: Frame) {
         // Re-push in reverse so the list reads as before the pop.
         for e in elems.into_iter().rev() {
             push_list(&mut shard, &key, now, left, e);
+        }
+    }
+    serve(shared, vec![(w.db, key)]);
+}
+
+/// Put back the members a zset pop handed to a waiter that went away (its reply `v`:
+/// `[key, member, score]` or `[key, [[member, score], ...]]`).
+fn restore_zset(shared: &Shared, w: &Waiter, v: Vec<Frame>) {
+    let mut it = v.into_iter();
+    let Some(Frame::Bulk(key)) = it.next() else {
+        return;
+    };
+    let mut pairs = Vec::new();
+    let mut push = |m: Option<Frame>, s: Option<Frame>| {
+        if let (Some(Frame::Bulk(m)), Some(Frame::Double(s))) = (m, s) {
+            pairs.push((m, s));
+        }
+    };
+    match w.op {
+        BlockOp::ZPop { count: None, .. } => push(it.next(), it.next()),
+        _ => {
+            if let Some(Frame::Array(items)) = it.next() {
+                for item in items {
+                    if let Frame::Array(pair) = item {
+                        let mut p = pair.into_iter();
+                        push(p.next(), p.next());
+                    }
+                }
+            }
+        }
+    }
+    let ks = &shared.keyspace;
+    let now = crate::db::now_ms();
+    {
+        let mut shard = ks.lock_one(ks.shard_index(w.db, &key));
+        match shard.get_mut(&key, now) {
+            Some(Entry {
+                value: Value::ZSet(z),
+                ..
+            }) => {
+                for (m, s) in pairs {
+                    z.insert(m, s);
+                }
+            }
+            Some(_) => return,
+            None => {
+                let mut z = crate::db::zset::ZSet::default();
+                for (m, s) in pairs {
+                    z.insert(m, s);
+                }
+                shard.insert(&key, Value::ZSet(Box::new(z)), 0);
+            }
         }
     }
     serve(shared, vec![(w.db, key)]);
@@ -381,12 +503,35 @@ pub(crate) fn serve(shared: &Shared, ready: Vec<(usize, Bytes)>) {
                     }
                     continue;
                 }
+                if let BlockOp::ZPop { max, count } = &w.op {
+                    if !matches!(shard.get(&key, now).map(|e| &e.value), Some(Value::ZSet(_))) {
+                        // Not a zset (yet): a list waiter on the same key may be served.
+                        w.unclaim();
+                        continue;
+                    }
+                    let Some((got, emptied)) =
+                        pop_zset(&mut shard, &key, now, *max, count.unwrap_or(1))
+                    else {
+                        w.unclaim();
+                        break;
+                    };
+                    note_zpop(ks, db, &key, *max, emptied);
+                    let reply = zpop_reply(*count, &key, got);
+                    shared.blocking.unregister(&w);
+                    w.deliver(reply);
+                    continue;
+                }
                 let (left, count) = match &w.op {
                     BlockOp::Pop { left } => (*left, 1),
                     BlockOp::MPop { left, count } => (*left, *count),
                     BlockOp::Move { from_left, .. } => (*from_left, 1),
-                    BlockOp::XRead { .. } => continue,
+                    BlockOp::XRead { .. } | BlockOp::ZPop { .. } => continue,
                 };
+                if matches!(shard.get(&key, now).map(|e| &e.value), Some(Value::ZSet(_))) {
+                    // A zset waiter further on may be served.
+                    w.unclaim();
+                    continue;
+                }
                 let Some((elems, emptied)) = pop_list(&mut shard, &key, now, left, count) else {
                     w.unclaim();
                     break;

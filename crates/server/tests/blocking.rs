@@ -414,3 +414,75 @@ async fn wait_without_replicas_times_out_with_zero() {
     assert_eq!(reply(&mut c).await, Frame::Integer(0));
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sorted_set_pops_wait_for_members_in_arrival_order() {
+    let srv = TestServer::start().await;
+    // A waiter per form: BZPOPMIN, BZPOPMAX, BZMPOP ... COUNT 2, all on `z`.
+    let mut min = srv.client().await;
+    send(&mut min, &["BZPOPMIN", "other", "z", "0"]).await;
+    wait_blocked(&srv, 1).await;
+    let mut max = srv.client().await;
+    send(&mut max, &["BZPOPMAX", "z", "0"]).await;
+    wait_blocked(&srv, 2).await;
+    let mut multi = srv.client().await;
+    send(&mut multi, &["BZMPOP", "0", "1", "z", "MIN", "COUNT", "2"]).await;
+    wait_blocked(&srv, 3).await;
+    // A list on the same key name is not for them.
+    let mut p = srv.client().await;
+    assert_eq!(cmd(&mut p, &["LPUSH", "z", "x"]).await, Frame::Integer(1));
+    assert!(min
+        .read_frame_timeout(Duration::from_millis(50))
+        .await
+        .is_err());
+    assert_eq!(cmd(&mut p, &["DEL", "z"]).await, Frame::Integer(1));
+    // Five members: the first waiter takes the lowest, the second the highest, the third
+    // the two lowest left; one stays.
+    assert_eq!(
+        cmd(
+            &mut p,
+            &["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e"]
+        )
+        .await,
+        Frame::Integer(5)
+    );
+    assert_eq!(
+        reply(&mut min).await,
+        Frame::Array(vec![bulk("z"), bulk("a"), bulk("1")])
+    );
+    assert_eq!(
+        reply(&mut max).await,
+        Frame::Array(vec![bulk("z"), bulk("e"), bulk("5")])
+    );
+    assert_eq!(
+        reply(&mut multi).await,
+        Frame::Array(vec![
+            bulk("z"),
+            Frame::Array(vec![
+                Frame::Array(vec![bulk("b"), bulk("2")]),
+                Frame::Array(vec![bulk("c"), bulk("3")]),
+            ]),
+        ])
+    );
+    assert_eq!(
+        cmd(&mut p, &["ZRANGE", "z", "0", "-1", "WITHSCORES"]).await,
+        Frame::Array(vec![bulk("d"), bulk("4")])
+    );
+    // A zset stored by ZUNIONSTORE wakes a waiter too; a timeout answers a null array.
+    let mut w = srv.client().await;
+    send(&mut w, &["BZPOPMIN", "u", "0"]).await;
+    wait_blocked(&srv, 1).await;
+    assert_eq!(
+        cmd(&mut p, &["ZUNIONSTORE", "u", "1", "z"]).await,
+        Frame::Integer(1)
+    );
+    assert_eq!(
+        reply(&mut w).await,
+        Frame::Array(vec![bulk("u"), bulk("d"), bulk("4")])
+    );
+    assert_eq!(
+        cmd(&mut w, &["BZPOPMAX", "u", "0.05"]).await,
+        Frame::NullArray
+    );
+    srv.stop().await;
+}

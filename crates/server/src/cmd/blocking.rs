@@ -1,4 +1,5 @@
-//! Blocking list commands: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP.
+//! Blocking pops: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP for lists, BZPOPMIN, BZPOPMAX,
+//! BZMPOP for sorted sets.
 //!
 //! Each first tries to serve itself like its non-blocking twin. Otherwise (outside a
 //! transaction, where blocking commands never block) it registers a waiter while its shard
@@ -21,6 +22,9 @@ pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
     ("blmove", blmove, Plan::Keys),
     ("brpoplpush", brpoplpush, Plan::Keys),
     ("blmpop", blmpop, Plan::Custom(blmpop_plan)),
+    ("bzpopmin", bzpopmin, Plan::Keys),
+    ("bzpopmax", bzpopmax, Plan::Keys),
+    ("bzmpop", bzmpop, Plan::Custom(blmpop_plan)),
     ("wait", wait, Plan::None),
 ];
 
@@ -268,5 +272,64 @@ fn blmpop(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         Err(e) => e,
         Ok(Some((key, elems))) => blocking::pop_reply(&op, &key, elems),
         Ok(None) => block(ctx, keys.to_vec(), op, timeout, Frame::NullArray),
+    }
+}
+
+fn bzpop(ctx: &mut Ctx<'_, '_>, a: &[Bytes], max: bool) -> Frame {
+    let timeout = match parse_timeout(&a[a.len() - 1]) {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    let keys = &a[1..a.len() - 1];
+    match super::zsets::mpop_first(ctx, keys, max, 1) {
+        Err(e) => e,
+        Ok(Some((key, got))) => blocking::zpop_reply(None, &key, got),
+        Ok(None) => block(
+            ctx,
+            keys.to_vec(),
+            BlockOp::ZPop { max, count: None },
+            timeout,
+            Frame::NullArray,
+        ),
+    }
+}
+
+/// # Format
+/// `BZPOPMIN key [key ...] timeout`
+fn bzpopmin(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    bzpop(ctx, a, false)
+}
+
+/// # Format
+/// `BZPOPMAX key [key ...] timeout`
+fn bzpopmax(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    bzpop(ctx, a, true)
+}
+
+/// # Format
+/// `BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]`
+fn bzmpop(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    // As Redis: numkeys, the end and COUNT are checked before the timeout.
+    let (keys, max, count) = match super::zsets::parse_mpop(a, 2) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let timeout = match parse_timeout(&a[1]) {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    match super::zsets::mpop_first(ctx, &keys, max, count) {
+        Err(e) => e,
+        Ok(Some((key, got))) => super::zsets::mpop_reply(&key, &got),
+        Ok(None) => block(
+            ctx,
+            keys,
+            BlockOp::ZPop {
+                max,
+                count: Some(count),
+            },
+            timeout,
+            Frame::NullArray,
+        ),
     }
 }

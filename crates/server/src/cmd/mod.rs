@@ -20,6 +20,7 @@ pub(crate) mod streams;
 pub(crate) mod strings;
 pub(crate) mod table;
 pub(crate) mod tx;
+pub(crate) mod zsets;
 
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -119,7 +120,7 @@ const CASE_FOLD: [[u64; 2]; MAX_NAME + 1] = {
 
 impl Commands {
     pub(crate) fn new() -> Self {
-        let families: [&[(&str, Handler, Plan)]; 12] = [
+        let families: [&[(&str, Handler, Plan)]; 13] = [
             blocking::COMMANDS,
             pubsub::COMMANDS,
             strings::COMMANDS,
@@ -132,6 +133,7 @@ impl Commands {
             server::COMMANDS,
             memory::COMMANDS,
             tx::COMMANDS,
+            zsets::COMMANDS,
         ];
         let mut buckets = vec![Vec::new(); (MAX_NAME + 1) << 5];
         let mut defs = Vec::new();

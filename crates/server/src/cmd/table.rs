@@ -657,6 +657,77 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         ..CommandSpec::EMPTY
     },
     CommandSpec {
+        name: "bzmpop",
+        arity: -5,
+        flags: &["write", "blocking", "movablekeys"],
+        acl_categories: &["@write", "@sortedset", "@slow", "@blocking"],
+        key_specs: &[
+            KeySpec::new(
+                &["RW", "access", "delete"],
+                BeginSearch::Index(2),
+                FindKeys::Keynum(0, 1, 1),
+            ),
+        ],
+        group: "sorted_set",
+        summary: "Remove and return members with scores in a sorted set or block until one is available",
+        since: "7.0.0",
+        complexity: "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
+        args: &[
+            arg("timeout", "double"),
+            arg("numkeys", "integer"),
+            arg("key", "key").key_spec(0).multiple(),
+            oneof("where", &[pure_token("min", "MIN"), pure_token("max", "MAX")]),
+            arg("count", "integer").token("COUNT").optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "bzpopmax",
+        arity: -3,
+        flags: &["write", "noscript", "blocking", "fast"],
+        first_key: 1,
+        last_key: -2,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@fast", "@blocking"],
+        key_specs: &[
+            KeySpec::new(
+                &["RW", "access", "delete"],
+                BeginSearch::Index(1),
+                FindKeys::Range(-2, 1, 0),
+            ),
+        ],
+        group: "sorted_set",
+        summary: "Remove and return the member with the highest score from one or more sorted sets, or block until one is available",
+        since: "5.0.0",
+        complexity: "O(log(N)) with N being the number of elements in the sorted set.",
+        history: &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")],
+        args: &[arg("key", "key").key_spec(0).multiple(), arg("timeout", "double")],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "bzpopmin",
+        arity: -3,
+        flags: &["write", "noscript", "blocking", "fast"],
+        first_key: 1,
+        last_key: -2,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@fast", "@blocking"],
+        key_specs: &[
+            KeySpec::new(
+                &["RW", "access", "delete"],
+                BeginSearch::Index(1),
+                FindKeys::Range(-2, 1, 0),
+            ),
+        ],
+        group: "sorted_set",
+        summary: "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available",
+        since: "5.0.0",
+        complexity: "O(log(N)) with N being the number of elements in the sorted set.",
+        history: &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")],
+        args: &[arg("key", "key").key_spec(0).multiple(), arg("timeout", "double")],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
         name: "client",
         arity: -2,
         acl_categories: &["@slow"],
@@ -3275,6 +3346,762 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
                 arg("threshold", "string"),
                 arg("count", "integer").token("LIMIT").since("6.2.0").optional(),
             ]),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zadd",
+        arity: -4,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@fast"],
+        key_specs: &[
+            KeySpec::new(&["RW", "update"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "sorted_set",
+        summary: "Add one or more members to a sorted set, or update its score if it already exists",
+        since: "1.2.0",
+        complexity: "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
+        history: &[
+            ("2.4.0", "Accepts multiple elements."),
+            ("3.0.2", "Added the `XX`, `NX`, `CH` and `INCR` options."),
+            ("6.2.0", "Added the `GT` and `LT` options."),
+        ],
+        args: &[
+            arg("key", "key").key_spec(0),
+            oneof("condition", &[pure_token("nx", "NX"), pure_token("xx", "XX")])
+                .since("3.0.2")
+                .optional(),
+            oneof("comparison", &[pure_token("gt", "GT"), pure_token("lt", "LT")])
+                .since("6.2.0")
+                .optional(),
+            pure_token("change", "CH").since("3.0.2").optional(),
+            pure_token("increment", "INCR").since("3.0.2").optional(),
+            block("score_member", &[arg("score", "double"), arg("member", "string")]).multiple(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zcard",
+        arity: 2,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@fast"],
+        key_specs: &[KeySpec::new(&["RO"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0))],
+        group: "sorted_set",
+        summary: "Get the number of members in a sorted set",
+        since: "1.2.0",
+        complexity: "O(1)",
+        args: &[arg("key", "key").key_spec(0)],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zcount",
+        arity: 4,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@fast"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "sorted_set",
+        summary: "Count the members in a sorted set with scores within the given values",
+        since: "2.0.0",
+        complexity: "O(log(N)) with N being the number of elements in the sorted set.",
+        args: &[arg("key", "key").key_spec(0), arg("min", "double"), arg("max", "double")],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zdiff",
+        arity: -3,
+        flags: &["readonly", "movablekeys"],
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Keynum(0, 1, 1)),
+        ],
+        group: "sorted_set",
+        summary: "Subtract multiple sorted sets",
+        since: "6.2.0",
+        complexity: "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.",
+        args: &[
+            arg("numkeys", "integer"),
+            arg("key", "key").key_spec(0).multiple(),
+            pure_token("withscores", "WITHSCORES").optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zdiffstore",
+        arity: -4,
+        flags: &["write", "denyoom", "movablekeys"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["OW", "update"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(2), FindKeys::Keynum(0, 1, 1)),
+        ],
+        group: "sorted_set",
+        summary: "Subtract multiple sorted sets and store the resulting sorted set in a new key",
+        since: "6.2.0",
+        complexity: "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.",
+        args: &[
+            arg("destination", "key").key_spec(0),
+            arg("numkeys", "integer"),
+            arg("key", "key").key_spec(1).multiple(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zincrby",
+        arity: 4,
+        flags: &["write", "denyoom", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@fast"],
+        key_specs: &[
+            KeySpec::new(
+                &["RW", "access", "update"],
+                BeginSearch::Index(1),
+                FindKeys::Range(0, 1, 0),
+            ),
+        ],
+        group: "sorted_set",
+        summary: "Increment the score of a member in a sorted set",
+        since: "1.2.0",
+        complexity: "O(log(N)) where N is the number of elements in the sorted set.",
+        args: &[
+            arg("key", "key").key_spec(0),
+            arg("increment", "integer"),
+            arg("member", "string"),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zinter",
+        arity: -3,
+        flags: &["readonly", "movablekeys"],
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Keynum(0, 1, 1)),
+        ],
+        group: "sorted_set",
+        summary: "Intersect multiple sorted sets",
+        since: "6.2.0",
+        complexity: "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.",
+        args: &[
+            arg("numkeys", "integer"),
+            arg("key", "key").key_spec(0).multiple(),
+            arg("weight", "integer").token("WEIGHTS").optional().multiple(),
+            oneof("aggregate", &[
+                pure_token("sum", "SUM"),
+                pure_token("min", "MIN"),
+                pure_token("max", "MAX"),
+            ])
+            .token("AGGREGATE")
+            .optional(),
+            pure_token("withscores", "WITHSCORES").optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zintercard",
+        arity: -3,
+        flags: &["readonly", "movablekeys"],
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Keynum(0, 1, 1)),
+        ],
+        group: "sorted_set",
+        summary: "Intersect multiple sorted sets and return the cardinality of the result",
+        since: "7.0.0",
+        complexity: "O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.",
+        args: &[
+            arg("numkeys", "integer"),
+            arg("key", "key").key_spec(0).multiple(),
+            arg("limit", "integer").token("LIMIT").optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zinterstore",
+        arity: -4,
+        flags: &["write", "denyoom", "movablekeys"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["OW", "update"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(2), FindKeys::Keynum(0, 1, 1)),
+        ],
+        group: "sorted_set",
+        summary: "Intersect multiple sorted sets and store the resulting sorted set in a new key",
+        since: "2.0.0",
+        complexity: "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.",
+        args: &[
+            arg("destination", "key").key_spec(0),
+            arg("numkeys", "integer"),
+            arg("key", "key").key_spec(1).multiple(),
+            arg("weight", "integer").token("WEIGHTS").optional().multiple(),
+            oneof("aggregate", &[
+                pure_token("sum", "SUM"),
+                pure_token("min", "MIN"),
+                pure_token("max", "MAX"),
+            ])
+            .token("AGGREGATE")
+            .optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zlexcount",
+        arity: 4,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@fast"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "sorted_set",
+        summary: "Count the number of members in a sorted set between a given lexicographical range",
+        since: "2.8.9",
+        complexity: "O(log(N)) with N being the number of elements in the sorted set.",
+        args: &[arg("key", "key").key_spec(0), arg("min", "string"), arg("max", "string")],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zmpop",
+        arity: -4,
+        flags: &["write", "movablekeys"],
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        key_specs: &[
+            KeySpec::new(
+                &["RW", "access", "delete"],
+                BeginSearch::Index(1),
+                FindKeys::Keynum(0, 1, 1),
+            ),
+        ],
+        group: "sorted_set",
+        summary: "Remove and return members with scores in a sorted set",
+        since: "7.0.0",
+        complexity: "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
+        args: &[
+            arg("numkeys", "integer"),
+            arg("key", "key").key_spec(0).multiple(),
+            oneof("where", &[pure_token("min", "MIN"), pure_token("max", "MAX")]),
+            arg("count", "integer").token("COUNT").optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zmscore",
+        arity: -3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@fast"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "sorted_set",
+        summary: "Get the score associated with the given members in a sorted set",
+        since: "6.2.0",
+        complexity: "O(N) where N is the number of members being requested.",
+        args: &[arg("key", "key").key_spec(0), arg("member", "string").multiple()],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zpopmax",
+        arity: -2,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@fast"],
+        key_specs: &[
+            KeySpec::new(
+                &["RW", "access", "delete"],
+                BeginSearch::Index(1),
+                FindKeys::Range(0, 1, 0),
+            ),
+        ],
+        group: "sorted_set",
+        summary: "Remove and return members with the highest scores in a sorted set",
+        since: "5.0.0",
+        complexity: "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.",
+        args: &[arg("key", "key").key_spec(0), arg("count", "integer").optional()],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zpopmin",
+        arity: -2,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@fast"],
+        key_specs: &[
+            KeySpec::new(
+                &["RW", "access", "delete"],
+                BeginSearch::Index(1),
+                FindKeys::Range(0, 1, 0),
+            ),
+        ],
+        group: "sorted_set",
+        summary: "Remove and return members with the lowest scores in a sorted set",
+        since: "5.0.0",
+        complexity: "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.",
+        args: &[arg("key", "key").key_spec(0), arg("count", "integer").optional()],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zrandmember",
+        arity: -2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "sorted_set",
+        summary: "Get one or multiple random elements from a sorted set",
+        since: "6.2.0",
+        complexity: "O(N) where N is the number of elements returned",
+        args: &[
+            arg("key", "key").key_spec(0),
+            block("options", &[
+                arg("count", "integer"),
+                pure_token("withscores", "WITHSCORES").optional(),
+            ])
+            .optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zrange",
+        arity: -4,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "sorted_set",
+        summary: "Return a range of members in a sorted set",
+        since: "1.2.0",
+        complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.",
+        history: &[("6.2.0", "Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options.")],
+        args: &[
+            arg("key", "key").key_spec(0),
+            arg("start", "string"),
+            arg("stop", "string"),
+            oneof("sortby", &[pure_token("byscore", "BYSCORE"), pure_token("bylex", "BYLEX")])
+                .since("6.2.0")
+                .optional(),
+            pure_token("rev", "REV").since("6.2.0").optional(),
+            block("offset_count", &[arg("offset", "integer"), arg("count", "integer")])
+                .token("LIMIT")
+                .since("6.2.0")
+                .optional(),
+            pure_token("withscores", "WITHSCORES").optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zrangebylex",
+        arity: -4,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "sorted_set",
+        summary: "Return a range of members in a sorted set, by lexicographical range",
+        since: "2.8.9",
+        complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
+        doc_flags: &["deprecated"],
+        deprecated_since: Some("6.2.0"),
+        replaced_by: Some("`ZRANGE` with the `BYLEX` argument"),
+        args: &[
+            arg("key", "key").key_spec(0),
+            arg("min", "string"),
+            arg("max", "string"),
+            block("offset_count", &[arg("offset", "integer"), arg("count", "integer")])
+                .token("LIMIT")
+                .optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zrangebyscore",
+        arity: -4,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "sorted_set",
+        summary: "Return a range of members in a sorted set, by score",
+        since: "1.0.5",
+        complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
+        doc_flags: &["deprecated"],
+        deprecated_since: Some("6.2.0"),
+        replaced_by: Some("`ZRANGE` with the `BYSCORE` argument"),
+        history: &[("2.0.0", "Added the `WITHSCORES` modifier.")],
+        args: &[
+            arg("key", "key").key_spec(0),
+            arg("min", "double"),
+            arg("max", "double"),
+            pure_token("withscores", "WITHSCORES").since("2.0.0").optional(),
+            block("offset_count", &[arg("offset", "integer"), arg("count", "integer")])
+                .token("LIMIT")
+                .optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zrangestore",
+        arity: -5,
+        flags: &["write", "denyoom"],
+        first_key: 1,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["OW", "update"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(2), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "sorted_set",
+        summary: "Store a range of members from sorted set into another key",
+        since: "6.2.0",
+        complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.",
+        args: &[
+            arg("dst", "key").key_spec(0),
+            arg("src", "key").key_spec(1),
+            arg("min", "string"),
+            arg("max", "string"),
+            oneof("sortby", &[pure_token("byscore", "BYSCORE"), pure_token("bylex", "BYLEX")])
+                .optional(),
+            pure_token("rev", "REV").optional(),
+            block("offset_count", &[arg("offset", "integer"), arg("count", "integer")])
+                .token("LIMIT")
+                .optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zrank",
+        arity: 3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@fast"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "sorted_set",
+        summary: "Determine the index of a member in a sorted set",
+        since: "2.0.0",
+        complexity: "O(log(N))",
+        args: &[arg("key", "key").key_spec(0), arg("member", "string")],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zrem",
+        arity: -3,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@fast"],
+        key_specs: &[
+            KeySpec::new(&["RW", "delete"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "sorted_set",
+        summary: "Remove one or more members from a sorted set",
+        since: "1.2.0",
+        complexity: "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.",
+        history: &[("2.4.0", "Accepts multiple elements.")],
+        args: &[arg("key", "key").key_spec(0), arg("member", "string").multiple()],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zremrangebylex",
+        arity: 4,
+        flags: &["write"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["RW", "delete"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "sorted_set",
+        summary: "Remove all members in a sorted set between the given lexicographical range",
+        since: "2.8.9",
+        complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
+        args: &[arg("key", "key").key_spec(0), arg("min", "string"), arg("max", "string")],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zremrangebyrank",
+        arity: 4,
+        flags: &["write"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["RW", "delete"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "sorted_set",
+        summary: "Remove all members in a sorted set within the given indexes",
+        since: "2.0.0",
+        complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
+        args: &[arg("key", "key").key_spec(0), arg("start", "integer"), arg("stop", "integer")],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zremrangebyscore",
+        arity: 4,
+        flags: &["write"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["RW", "delete"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "sorted_set",
+        summary: "Remove all members in a sorted set within the given scores",
+        since: "1.2.0",
+        complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
+        args: &[arg("key", "key").key_spec(0), arg("min", "double"), arg("max", "double")],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zrevrange",
+        arity: -4,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "sorted_set",
+        summary: "Return a range of members in a sorted set, by index, with scores ordered from high to low",
+        since: "1.2.0",
+        complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.",
+        doc_flags: &["deprecated"],
+        deprecated_since: Some("6.2.0"),
+        replaced_by: Some("`ZRANGE` with the `REV` argument"),
+        args: &[
+            arg("key", "key").key_spec(0),
+            arg("start", "integer"),
+            arg("stop", "integer"),
+            pure_token("withscores", "WITHSCORES").optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zrevrangebylex",
+        arity: -4,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "sorted_set",
+        summary: "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.",
+        since: "2.8.9",
+        complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
+        doc_flags: &["deprecated"],
+        deprecated_since: Some("6.2.0"),
+        replaced_by: Some("`ZRANGE` with the `REV` and `BYLEX` arguments"),
+        args: &[
+            arg("key", "key").key_spec(0),
+            arg("max", "string"),
+            arg("min", "string"),
+            block("offset_count", &[arg("offset", "integer"), arg("count", "integer")])
+                .token("LIMIT")
+                .optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zrevrangebyscore",
+        arity: -4,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "sorted_set",
+        summary: "Return a range of members in a sorted set, by score, with scores ordered from high to low",
+        since: "2.2.0",
+        complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
+        doc_flags: &["deprecated"],
+        deprecated_since: Some("6.2.0"),
+        replaced_by: Some("`ZRANGE` with the `REV` and `BYSCORE` arguments"),
+        history: &[("2.1.6", "`min` and `max` can be exclusive.")],
+        args: &[
+            arg("key", "key").key_spec(0),
+            arg("max", "double"),
+            arg("min", "double"),
+            pure_token("withscores", "WITHSCORES").optional(),
+            block("offset_count", &[arg("offset", "integer"), arg("count", "integer")])
+                .token("LIMIT")
+                .optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zrevrank",
+        arity: 3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@fast"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "sorted_set",
+        summary: "Determine the index of a member in a sorted set, with scores ordered from high to low",
+        since: "2.0.0",
+        complexity: "O(log(N))",
+        args: &[arg("key", "key").key_spec(0), arg("member", "string")],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zscan",
+        arity: -3,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "sorted_set",
+        summary: "Incrementally iterate sorted sets elements and associated scores",
+        since: "2.8.0",
+        complexity: "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..",
+        args: &[
+            arg("key", "key").key_spec(0),
+            arg("cursor", "integer"),
+            arg("pattern", "pattern").token("MATCH").optional(),
+            arg("count", "integer").token("COUNT").optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zscore",
+        arity: 3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@sortedset", "@fast"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "sorted_set",
+        summary: "Get the score associated with the given member in a sorted set",
+        since: "1.2.0",
+        complexity: "O(1)",
+        args: &[arg("key", "key").key_spec(0), arg("member", "string")],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zunion",
+        arity: -3,
+        flags: &["readonly", "movablekeys"],
+        acl_categories: &["@read", "@sortedset", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Keynum(0, 1, 1)),
+        ],
+        group: "sorted_set",
+        summary: "Add multiple sorted sets",
+        since: "6.2.0",
+        complexity: "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.",
+        args: &[
+            arg("numkeys", "integer"),
+            arg("key", "key").key_spec(0).multiple(),
+            arg("weight", "integer").token("WEIGHTS").optional().multiple(),
+            oneof("aggregate", &[
+                pure_token("sum", "SUM"),
+                pure_token("min", "MIN"),
+                pure_token("max", "MAX"),
+            ])
+            .token("AGGREGATE")
+            .optional(),
+            pure_token("withscores", "WITHSCORES").optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "zunionstore",
+        arity: -4,
+        flags: &["write", "denyoom", "movablekeys"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@sortedset", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["OW", "update"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(2), FindKeys::Keynum(0, 1, 1)),
+        ],
+        group: "sorted_set",
+        summary: "Add multiple sorted sets and store the resulting sorted set in a new key",
+        since: "2.0.0",
+        complexity: "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.",
+        args: &[
+            arg("destination", "key").key_spec(0),
+            arg("numkeys", "integer"),
+            arg("key", "key").key_spec(1).multiple(),
+            arg("weight", "integer").token("WEIGHTS").optional().multiple(),
+            oneof("aggregate", &[
+                pure_token("sum", "SUM"),
+                pure_token("min", "MIN"),
+                pure_token("max", "MAX"),
+            ])
+            .token("AGGREGATE")
+            .optional(),
         ],
         ..CommandSpec::EMPTY
     },

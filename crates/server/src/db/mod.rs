@@ -23,6 +23,7 @@ pub(crate) mod key;
 pub(crate) mod scan;
 pub(crate) mod str;
 pub(crate) mod stream;
+pub(crate) mod zset;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -63,14 +64,16 @@ pub(crate) enum Value {
     List(std::collections::VecDeque<Key>),
     /// A stream (boxed: it is large and rarer than the other types).
     Stream(Box<stream::Stream>),
+    /// A sorted set.
+    ZSet(Box<zset::ZSet>),
 }
 
 impl Value {
-    /// Whether clients blocked on the key may be served from this value (a list for the
-    /// blocking pops, a stream for XREAD BLOCK): a command that stores one at a key others
+    /// Whether clients blocked on the key may be served from this value (a list or a zset
+    /// for the blocking pops, a stream for XREAD BLOCK): a command that stores one at a key others
     /// wait on signals it, as Redis's `dbAdd` does.
     pub(crate) fn serves_waiters(&self) -> bool {
-        matches!(self, Value::List(_) | Value::Stream(_))
+        matches!(self, Value::List(_) | Value::Stream(_) | Value::ZSet(_))
     }
 }
 
@@ -102,6 +105,7 @@ impl Value {
                     + sampled(s.iter(), samples, bytes)
             }
             Value::Stream(s) => s.memory_usage(samples),
+            Value::ZSet(z) => z.memory_usage(samples),
         }
     }
 
@@ -113,6 +117,7 @@ impl Value {
             Value::Set(_) => "set",
             Value::List(_) => "list",
             Value::Stream(_) => "stream",
+            Value::ZSet(_) => "zset",
         }
     }
 }

@@ -1,0 +1,348 @@
+//! The sorted set value: members with scores, ordered by (score, member).
+//!
+//! DESIGN. A map from member to score answers ZSCORE and membership in O(1). The order lives
+//! in a list of sorted chunks of at most [`MAX_CHUNK`] `(score, member)` pairs, whose
+//! concatenation is the whole set in order (the members are shared with the map: `Bytes`
+//! clones are reference counts). A small set is one chunk, a sorted vector much like Redis's
+//! listpack encoding; a big one finds its chunk by binary search over the chunks' last
+//! entries, then its place inside by binary search, so inserting and removing cost
+//! O(log n + MAX_CHUNK). A rank (ZRANK, ZRANGE by index) adds the lengths of the chunks before
+//! it: O(n / MAX_CHUNK), a few microseconds for a million members.
+//!
+//! ORDER. As in Redis: by score, then by member bytes (memcmp, a prefix first). Scores are
+//! never NaN (the commands refuse it), so the comparison is total; -0 and 0 compare equal and
+//! the member decides.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use bytes::Bytes;
+
+type Hasher = ahash::RandomState;
+
+/// Entries per chunk before it splits in two.
+const MAX_CHUNK: usize = 256;
+
+/// One member and its score.
+pub(crate) type Item = (f64, Bytes);
+
+/// Compare two (score, member) pairs in sorted set order.
+#[inline]
+pub(crate) fn cmp(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) -> Ordering {
+    a_score
+        .partial_cmp(&b_score)
+        .unwrap_or(Ordering::Equal)
+        .then_with(|| a_member.cmp(b_member))
+}
+
+/// A sorted set.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ZSet {
+    scores: HashMap<Bytes, f64, Hasher>,
+    chunks: Vec<Vec<Item>>,
+}
+
+impl ZSet {
+    pub(crate) fn len(&self) -> usize {
+        self.scores.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.scores.is_empty()
+    }
+
+    pub(crate) fn score(&self, member: &[u8]) -> Option<f64> {
+        self.scores.get(member).copied()
+    }
+
+    /// Set `member`'s score, adding it if new. Returns the previous score. An equal score
+    /// (0 for -0 too) changes nothing, as in Redis.
+    ///
+    /// -0 is stored as 0: Redis keeps a small set's scores as text in a listpack, where `-0`
+    /// reads back as the integer 0 (a set past the listpack limits would keep -0 there).
+    pub(crate) fn insert(&mut self, member: Bytes, score: f64) -> Option<f64> {
+        debug_assert!(!score.is_nan());
+        let score = if score == 0.0 { 0.0 } else { score };
+        let old = self.scores.get(&member[..]).copied();
+        if let Some(old_score) = old {
+            if old_score == score {
+                return old;
+            }
+            self.unlink(old_score, &member);
+        }
+        self.scores.insert(member.clone(), score);
+        self.link(score, member);
+        old
+    }
+
+    /// Remove `member`; its score if it was there.
+    pub(crate) fn remove(&mut self, member: &[u8]) -> Option<f64> {
+        let score = self.scores.remove(member)?;
+        self.unlink(score, member);
+        Some(score)
+    }
+
+    /// The chunk `(score, member)` belongs in: the first whose last entry is not below it
+    /// (the last chunk if it is above them all).
+    fn chunk_for(&self, score: f64, member: &[u8]) -> usize {
+        let i = self.chunks.partition_point(|c| {
+            let (s, m) = c.last().expect("chunks are never empty");
+            cmp(*s, m, score, member) == Ordering::Less
+        });
+        i.min(self.chunks.len().saturating_sub(1))
+    }
+
+    fn link(&mut self, score: f64, member: Bytes) {
+        if self.chunks.is_empty() {
+            let mut first = Vec::with_capacity(4);
+            first.push((score, member));
+            self.chunks.push(first);
+            return;
+        }
+        let ci = self.chunk_for(score, &member);
+        let chunk = &mut self.chunks[ci];
+        let at = chunk.partition_point(|(s, m)| cmp(*s, m, score, &member) == Ordering::Less);
+        chunk.insert(at, (score, member));
+        if chunk.len() > MAX_CHUNK {
+            let tail = chunk.split_off(chunk.len() / 2);
+            self.chunks.insert(ci + 1, tail);
+        }
+    }
+
+    fn unlink(&mut self, score: f64, member: &[u8]) {
+        let ci = self.chunk_for(score, member);
+        let chunk = &mut self.chunks[ci];
+        if let Ok(at) = chunk.binary_search_by(|(s, m)| cmp(*s, m, score, member)) {
+            chunk.remove(at);
+        } else {
+            debug_assert!(false, "member in the map but not in the order");
+            return;
+        }
+        let left = chunk.len();
+        if left == 0 {
+            self.chunks.remove(ci);
+        } else if left < MAX_CHUNK / 4
+            && self
+                .chunks
+                .get(ci + 1)
+                .is_some_and(|next| left + next.len() <= MAX_CHUNK)
+        {
+            // Keep chunks from thinning out: merge with the next one while they fit.
+            let next = self.chunks.remove(ci + 1);
+            self.chunks[ci].extend(next);
+        }
+    }
+
+    /// (chunk, offset) of rank `rank` (< len).
+    fn locate(&self, mut rank: usize) -> (usize, usize) {
+        for (ci, c) in self.chunks.iter().enumerate() {
+            if rank < c.len() {
+                return (ci, rank);
+            }
+            rank -= c.len();
+        }
+        (self.chunks.len(), 0)
+    }
+
+    /// The 0-based rank of `member` in ascending order.
+    pub(crate) fn rank(&self, member: &[u8]) -> Option<usize> {
+        let score = self.score(member)?;
+        let ci = self.chunk_for(score, member);
+        let before: usize = self.chunks[..ci].iter().map(Vec::len).sum();
+        let at = self.chunks[ci]
+            .binary_search_by(|(s, m)| cmp(*s, m, score, member))
+            .ok()?;
+        Some(before + at)
+    }
+
+    /// How many entries come before the first one for which `reached` holds (`reached` must
+    /// be false for a prefix of the order and true for the rest).
+    pub(crate) fn count_before(&self, reached: impl Fn(f64, &[u8]) -> bool) -> usize {
+        let ci = self.chunks.partition_point(|c| {
+            let (s, m) = c.last().expect("chunks are never empty");
+            !reached(*s, m)
+        });
+        let before: usize = self.chunks[..ci].iter().map(Vec::len).sum();
+        match self.chunks.get(ci) {
+            Some(c) => before + c.partition_point(|(s, m)| !reached(*s, m)),
+            None => before,
+        }
+    }
+
+    /// Entries from rank `start` upwards.
+    pub(crate) fn iter_from(&self, start: usize) -> impl Iterator<Item = &Item> + '_ {
+        let (ci, off) = self.locate(start);
+        let first: &[Item] = self.chunks.get(ci).map_or(&[], |c| &c[off..]);
+        let rest: &[Vec<Item>] = self.chunks.get(ci + 1..).unwrap_or(&[]);
+        first.iter().chain(rest.iter().flatten())
+    }
+
+    /// Entries from rank `start` downwards (`start` < len).
+    pub(crate) fn iter_down_from(&self, start: usize) -> impl Iterator<Item = &Item> + '_ {
+        let (ci, off) = self.locate(start);
+        let first: &[Item] = self.chunks.get(ci).map_or(&[], |c| &c[..=off]);
+        let rest: &[Vec<Item>] = &self.chunks[..ci.min(self.chunks.len())];
+        first
+            .iter()
+            .rev()
+            .chain(rest.iter().rev().flat_map(|c| c.iter().rev()))
+    }
+
+    /// Every entry in order.
+    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = &Item> + '_ {
+        self.chunks.iter().flatten()
+    }
+
+    /// Remove and return the entries of ranks `start..end` (ascending).
+    pub(crate) fn remove_range(&mut self, start: usize, end: usize) -> Vec<Item> {
+        let end = end.min(self.len());
+        if start >= end {
+            return Vec::new();
+        }
+        let gone: Vec<Item> = self.iter_from(start).take(end - start).cloned().collect();
+        if end - start == self.len() {
+            self.scores.clear();
+            self.chunks.clear();
+            return gone;
+        }
+        if end - start > self.len() / 2 {
+            // Rebuild: cheaper than removing one by one.
+            for (_, m) in &gone {
+                self.scores.remove(&m[..]);
+            }
+            let keep: Vec<Item> = self
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i < start || *i >= end)
+                .map(|(_, e)| e.clone())
+                .collect();
+            self.chunks = keep
+                .chunks(MAX_CHUNK / 2)
+                .map(|c| {
+                    let mut v = Vec::with_capacity(c.len().max(4));
+                    v.extend_from_slice(c);
+                    v
+                })
+                .collect();
+            return gone;
+        }
+        for (s, m) in &gone {
+            self.scores.remove(&m[..]);
+            self.unlink(*s, m);
+        }
+        gone
+    }
+
+    /// Heap bytes (MEMORY USAGE): the map's table and the chunks, plus the members' bytes.
+    pub(crate) fn memory_usage(&self, samples: usize) -> usize {
+        use std::mem::size_of;
+        let map = super::heap_block(self.scores.capacity() * (size_of::<(Bytes, f64)>() + 1));
+        let chunks = super::heap_block(self.chunks.capacity() * size_of::<Vec<Item>>())
+            + self
+                .chunks
+                .iter()
+                .map(|c| super::heap_block(c.capacity() * size_of::<Item>()))
+                .sum::<usize>();
+        size_of::<ZSet>()
+            + map
+            + chunks
+            + super::sampled(self.scores.keys(), samples, |m| super::heap_block(m.len()))
+    }
+
+    #[cfg(test)]
+    fn check(&self) {
+        let all: Vec<&Item> = self.iter().collect();
+        assert_eq!(all.len(), self.scores.len());
+        for w in all.windows(2) {
+            assert_eq!(cmp(w[0].0, &w[0].1, w[1].0, &w[1].1), Ordering::Less);
+        }
+        for (s, m) in &all {
+            assert_eq!(self.scores.get(&m[..]), Some(s));
+        }
+        assert!(self
+            .chunks
+            .iter()
+            .all(|c| !c.is_empty() && c.len() <= MAX_CHUNK));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    fn b(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    #[test]
+    fn orders_by_score_then_member() {
+        let mut z = ZSet::default();
+        z.insert(b("b"), 1.0);
+        z.insert(b("a"), 1.0);
+        z.insert(b("c"), 0.5);
+        z.insert(b("aa"), 1.0);
+        let order: Vec<&[u8]> = z.iter().map(|(_, m)| &m[..]).collect();
+        assert_eq!(order, vec![&b"c"[..], b"a", b"aa", b"b"]);
+        assert_eq!(z.rank(b"aa"), Some(2));
+        assert_eq!(z.insert(b("c"), 2.0), Some(0.5));
+        assert_eq!(z.rank(b"c"), Some(3));
+        assert_eq!(z.remove(b"a"), Some(1.0));
+        assert_eq!(z.remove(b"a"), None);
+        z.check();
+    }
+
+    #[test]
+    fn matches_a_sorted_vector_under_random_edits() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut z = ZSet::default();
+        let mut model: std::collections::BTreeMap<Vec<u8>, f64> = Default::default();
+        for step in 0..20_000 {
+            let m = format!("m{}", rng.gen_range(0..3000));
+            match rng.gen_range(0..10) {
+                0..=5 => {
+                    let s = f64::from(rng.gen_range(-50..50));
+                    z.insert(b(&m), s);
+                    model.insert(m.into_bytes(), s);
+                }
+                6..=8 => {
+                    assert_eq!(z.remove(m.as_bytes()), model.remove(m.as_bytes()));
+                }
+                _ => {
+                    let n = z.len();
+                    if n > 0 {
+                        let a = rng.gen_range(0..n);
+                        let e = (a + rng.gen_range(0..n / 3 + 1)).min(n);
+                        for (_, m) in z.remove_range(a, e) {
+                            model.remove(&m[..]);
+                        }
+                    }
+                }
+            }
+            if step % 997 == 0 {
+                z.check();
+                let mut want: Vec<(f64, Vec<u8>)> =
+                    model.iter().map(|(m, s)| (*s, m.clone())).collect();
+                want.sort_by(|a, b| cmp(a.0, &a.1, b.0, &b.1));
+                let got: Vec<(f64, Vec<u8>)> = z.iter().map(|(s, m)| (*s, m.to_vec())).collect();
+                assert_eq!(got, want);
+                if let Some((_, m)) = want.get(want.len() / 2) {
+                    assert_eq!(z.rank(m), Some(want.len() / 2));
+                }
+                let n = want.len();
+                if n > 0 {
+                    let from = n / 3;
+                    let up: Vec<Vec<u8>> = z.iter_from(from).map(|(_, m)| m.to_vec()).collect();
+                    assert_eq!(up.len(), n - from);
+                    let down: Vec<Vec<u8>> =
+                        z.iter_down_from(from).map(|(_, m)| m.to_vec()).collect();
+                    assert_eq!(down.len(), from + 1);
+                    assert_eq!(down[0], want[from].1);
+                    let below = z.count_before(|s, _| s >= 0.0);
+                    assert_eq!(below, want.iter().filter(|(s, _)| *s < 0.0).count());
+                }
+            }
+        }
+        z.check();
+    }
+}
