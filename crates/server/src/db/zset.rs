@@ -14,7 +14,7 @@
 //! the member decides.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use bytes::Bytes;
 
@@ -25,6 +25,10 @@ const MAX_CHUNK: usize = 256;
 
 /// One member and its score.
 pub(crate) type Item = (f64, Bytes);
+
+/// A run of entries in order; a deque, so pops at either end of the set (ZPOPMIN, ZPOPMAX,
+/// trimming the oldest) move nothing.
+type Chunk = VecDeque<Item>;
 
 /// Compare two (score, member) pairs in sorted set order.
 #[inline]
@@ -39,7 +43,7 @@ pub(crate) fn cmp(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ZSet {
     scores: HashMap<Bytes, f64, Hasher>,
-    chunks: Vec<Vec<Item>>,
+    chunks: Vec<Chunk>,
 }
 
 impl ZSet {
@@ -86,7 +90,7 @@ impl ZSet {
     /// (the last chunk if it is above them all).
     fn chunk_for(&self, score: f64, member: &[u8]) -> usize {
         let i = self.chunks.partition_point(|c| {
-            let (s, m) = c.last().expect("chunks are never empty");
+            let (s, m) = c.back().expect("chunks are never empty");
             cmp(*s, m, score, member) == Ordering::Less
         });
         i.min(self.chunks.len().saturating_sub(1))
@@ -94,8 +98,8 @@ impl ZSet {
 
     fn link(&mut self, score: f64, member: Bytes) {
         if self.chunks.is_empty() {
-            let mut first = Vec::with_capacity(4);
-            first.push((score, member));
+            let mut first = Chunk::with_capacity(4);
+            first.push_back((score, member));
             self.chunks.push(first);
             return;
         }
@@ -148,7 +152,7 @@ impl ZSet {
     pub(crate) fn rank(&self, member: &[u8]) -> Option<usize> {
         let score = self.score(member)?;
         let ci = self.chunk_for(score, member);
-        let before: usize = self.chunks[..ci].iter().map(Vec::len).sum();
+        let before: usize = self.chunks[..ci].iter().map(Chunk::len).sum();
         let at = self.chunks[ci]
             .binary_search_by(|(s, m)| cmp(*s, m, score, member))
             .ok()?;
@@ -159,10 +163,10 @@ impl ZSet {
     /// be false for a prefix of the order and true for the rest).
     pub(crate) fn count_before(&self, reached: impl Fn(f64, &[u8]) -> bool) -> usize {
         let ci = self.chunks.partition_point(|c| {
-            let (s, m) = c.last().expect("chunks are never empty");
+            let (s, m) = c.back().expect("chunks are never empty");
             !reached(*s, m)
         });
-        let before: usize = self.chunks[..ci].iter().map(Vec::len).sum();
+        let before: usize = self.chunks[..ci].iter().map(Chunk::len).sum();
         match self.chunks.get(ci) {
             Some(c) => before + c.partition_point(|(s, m)| !reached(*s, m)),
             None => before,
@@ -172,20 +176,25 @@ impl ZSet {
     /// Entries from rank `start` upwards.
     pub(crate) fn iter_from(&self, start: usize) -> impl Iterator<Item = &Item> + '_ {
         let (ci, off) = self.locate(start);
-        let first: &[Item] = self.chunks.get(ci).map_or(&[], |c| &c[off..]);
-        let rest: &[Vec<Item>] = self.chunks.get(ci + 1..).unwrap_or(&[]);
-        first.iter().chain(rest.iter().flatten())
+        let first = self
+            .chunks
+            .get(ci)
+            .into_iter()
+            .flat_map(move |c| c.range(off..));
+        let rest: &[Chunk] = self.chunks.get(ci + 1..).unwrap_or(&[]);
+        first.chain(rest.iter().flatten())
     }
 
     /// Entries from rank `start` downwards (`start` < len).
     pub(crate) fn iter_down_from(&self, start: usize) -> impl Iterator<Item = &Item> + '_ {
         let (ci, off) = self.locate(start);
-        let first: &[Item] = self.chunks.get(ci).map_or(&[], |c| &c[..=off]);
-        let rest: &[Vec<Item>] = &self.chunks[..ci.min(self.chunks.len())];
-        first
-            .iter()
-            .rev()
-            .chain(rest.iter().rev().flat_map(|c| c.iter().rev()))
+        let first = self
+            .chunks
+            .get(ci)
+            .into_iter()
+            .flat_map(move |c| c.range(..=off).rev());
+        let rest: &[Chunk] = &self.chunks[..ci.min(self.chunks.len())];
+        first.chain(rest.iter().rev().flat_map(|c| c.iter().rev()))
     }
 
     /// Every entry in order.
@@ -219,8 +228,8 @@ impl ZSet {
             self.chunks = keep
                 .chunks(MAX_CHUNK / 2)
                 .map(|c| {
-                    let mut v = Vec::with_capacity(c.len().max(4));
-                    v.extend_from_slice(c);
+                    let mut v = Chunk::with_capacity(c.len().max(4));
+                    v.extend(c.iter().cloned());
                     v
                 })
                 .collect();
@@ -237,7 +246,7 @@ impl ZSet {
     pub(crate) fn memory_usage(&self, samples: usize) -> usize {
         use std::mem::size_of;
         let map = super::heap_block(self.scores.capacity() * (size_of::<(Bytes, f64)>() + 1));
-        let chunks = super::heap_block(self.chunks.capacity() * size_of::<Vec<Item>>())
+        let chunks = super::heap_block(self.chunks.capacity() * size_of::<Chunk>())
             + self
                 .chunks
                 .iter()
