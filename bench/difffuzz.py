@@ -749,6 +749,158 @@ class Gen:
             a.append(self.opt("WITHVALUES"))
         return a
 
+
+    # -- sorted sets
+    ZSCORES = ["0", "1", "2", "3", "-1", "1.5", "10", "100", "-inf", "+inf", "inf", "0.1",
+               "1e3", "-0", "2.5", "7"]
+    ZBOUNDS = ["-inf", "+inf", "0", "1", "(1", "2", "(2", "2.5", "(2.5", "10", "(10", "-1",
+               "inf", "(-inf", "1e3"]
+    ZBAD = ["abc", "", "nan", "(", "1e400", " 1", "[1"]
+    LEX = ["-", "+", "[a", "(a", "[b", "(b", "[m", "(m", "[", "(", "[zz", "[1", "(10"]
+
+    def zs(self):
+        return self.c(self.ZBAD) if self.p(0.03) else self.c(self.ZSCORES)
+
+    def zb(self):
+        return self.c(self.ZBAD) if self.p(0.03) else self.c(self.ZBOUNDS)
+
+    def lex(self):
+        return self.c(["a", "b", "-a"]) if self.p(0.03) else self.c(self.LEX)
+
+    def lexkey(self):
+        # Lex ranges are only defined when every score is equal: their own keys, score 0.
+        return self.c(["l1", "l2"])
+
+    def withscores(self):
+        return [self.opt("WITHSCORES")] if self.p(0.5) else []
+
+    def limit(self):
+        if self.p(0.4):
+            return [self.opt("LIMIT"), self.c(["0", "1", "2", "-1", "5"]),
+                    self.c(["1", "2", "-1", "0", "10"])]
+        return []
+
+    def g_ZADD(self):
+        a = ["ZADD", self.key()]
+        for flag in ("NX", "XX", "GT", "LT", "CH", "INCR"):
+            if self.p(0.12):
+                a.append(self.opt(flag))
+        n = 1 if "INCR" in [x.upper() for x in a] and self.p(0.9) else self.r.randint(1, 4)
+        for _ in range(n):
+            a += [self.zs(), self.m()]
+        return a
+
+    def g_ZADDLEX(self):
+        a = ["ZADD", self.lexkey()]
+        for _ in range(self.r.randint(1, 4)):
+            a += ["0", self.c(["a", "b", "c", "m", "aa", "ab", "z", "1", "10", ""])]
+        return a
+
+    def g_ZINCRBY(self):
+        return ["ZINCRBY", self.key(), self.zs(), self.m()]
+
+    def g_ZSCORE(self):
+        return ["ZSCORE", self.key(), self.m()]
+
+    def g_ZMSCORE(self):
+        return ["ZMSCORE", self.key()] + [self.m() for _ in range(self.r.randint(1, 3))]
+
+    def g_ZCARD(self):
+        return ["ZCARD", self.key()]
+
+    def g_ZCOUNT(self):
+        return ["ZCOUNT", self.key(), self.zb(), self.zb()]
+
+    def g_ZLEXCOUNT(self):
+        return ["ZLEXCOUNT", self.lexkey(), self.lex(), self.lex()]
+
+    def g_ZRANK(self):
+        return [self.c(["ZRANK", "ZREVRANK"]), self.key(), self.m()]
+
+    def g_ZREM(self):
+        k = self.lexkey() if self.p(0.2) else self.key()
+        return ["ZREM", k] + [self.m() for _ in range(self.r.randint(1, 3))]
+
+    def g_ZREMRANGEBYRANK(self):
+        return ["ZREMRANGEBYRANK", self.key(), self.idx(), self.idx()]
+
+    def g_ZREMRANGEBYSCORE(self):
+        return ["ZREMRANGEBYSCORE", self.key(), self.zb(), self.zb()]
+
+    def g_ZREMRANGEBYLEX(self):
+        return ["ZREMRANGEBYLEX", self.lexkey(), self.lex(), self.lex()]
+
+    def g_ZRANGE(self):
+        form = self.c(["rank", "rank", "score", "lex"])
+        rev = [self.opt("REV")] if self.p(0.3) else []
+        if form == "rank":
+            a = ["ZRANGE", self.key(), self.idx(), self.idx()] + rev + self.withscores()
+            if self.p(0.05):
+                a += self.limit()
+        elif form == "score":
+            a = ["ZRANGE", self.key(), self.zb(), self.zb(), self.opt("BYSCORE")] + rev
+            a += self.limit() + self.withscores()
+        else:
+            a = ["ZRANGE", self.lexkey(), self.lex(), self.lex(), self.opt("BYLEX")] + rev
+            a += self.limit()
+            if self.p(0.05):
+                a += ["WITHSCORES"]
+        return a
+
+    def g_ZRANGEOLD(self):
+        which = self.c(["ZREVRANGE", "ZRANGEBYSCORE", "ZREVRANGEBYSCORE", "ZRANGEBYLEX",
+                        "ZREVRANGEBYLEX"])
+        if which == "ZREVRANGE":
+            return [which, self.key(), self.idx(), self.idx()] + self.withscores()
+        if "LEX" in which:
+            return [which, self.lexkey(), self.lex(), self.lex()] + self.limit()
+        return [which, self.key(), self.zb(), self.zb()] + self.withscores() + self.limit()
+
+    def g_ZRANGESTORE(self):
+        a = ["ZRANGESTORE", self.key(), self.key(), self.idx(), self.idx()]
+        if self.p(0.4):
+            a = ["ZRANGESTORE", self.key(), self.key(), self.zb(), self.zb(),
+                 self.opt("BYSCORE")] + self.limit()
+        if self.p(0.3):
+            a.append(self.opt("REV"))
+        return a
+
+    def g_ZPOP(self):
+        a = [self.c(["ZPOPMIN", "ZPOPMAX"]), self.key()]
+        if self.p(0.6):
+            a.append(self.cnt())
+        return a
+
+    def g_ZMPOP(self):
+        ks = self.keys(1, 3)
+        a = ["ZMPOP", str(len(ks)) if self.p(0.9) else self.c(["0", "-1", "5", "abc"])] + ks
+        a.append(self.opt(self.c(["MIN", "MAX"])))
+        if self.p(0.5):
+            a += [self.opt("COUNT"), self.cnt()]
+        return a
+
+    def algebra(self, name, store):
+        ks = self.keys(1, 3)
+        n = str(len(ks)) if self.p(0.9) else self.c(["0", "-1", "5", "abc"])
+        a = [name] + ([self.key()] if store else []) + [n] + ks
+        if "DIFF" not in name and "CARD" not in name:
+            if self.p(0.3):
+                a += [self.opt("WEIGHTS")] + [self.c(["1", "2", "0", "-1", "0.5", "inf", "abc"])
+                                             for _ in ks]
+            if self.p(0.3):
+                a += [self.opt("AGGREGATE"), self.c(["SUM", "MIN", "MAX", "sum", "avg"])]
+        if "CARD" in name and self.p(0.5):
+            a += [self.opt("LIMIT"), self.cnt()]
+        if not store and "CARD" not in name:
+            a += self.withscores()
+        return a
+
+    def g_ZUNIONSTORE(self):
+        return self.algebra(self.c(["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"]), True)
+
+    def g_ZUNION(self):
+        return self.algebra(self.c(["ZUNION", "ZINTER", "ZDIFF", "ZINTERCARD"]), False)
+
     # -- dispatch
     FAMILY_WEIGHTS = {
         "strings": (3, ["GET", "SET", "SET", "SET", "SETNX", "SETEX", "PSETEX", "MGET", "MSET",
@@ -767,6 +919,10 @@ class Gen:
         "sets": (3, ["SADD", "SADD", "SREM", "SMEMBERS", "SISMEMBER", "SMISMEMBER", "SCARD",
                      "SINTER", "SINTERCARD", "SUNION", "SDIFF", "SINTERSTORE", "SUNIONSTORE",
                      "SDIFFSTORE", "SMOVE"]),
+        "zsets": (3, ["ZADD", "ZADD", "ZADD", "ZADDLEX", "ZINCRBY", "ZSCORE", "ZMSCORE",
+                      "ZCARD", "ZCOUNT", "ZLEXCOUNT", "ZRANK", "ZREM", "ZREMRANGEBYRANK",
+                      "ZREMRANGEBYSCORE", "ZREMRANGEBYLEX", "ZRANGE", "ZRANGE", "ZRANGEOLD",
+                      "ZRANGESTORE", "ZPOP", "ZMPOP", "ZUNIONSTORE", "ZUNION"]),
         "streams": (3, ["XADD", "XADD", "XADD", "XLEN", "XRANGE", "XREVRANGE", "XDEL", "XTRIM",
                         "XSETID", "XREAD"]),
         "extras": (1, ["TOUCH", "KEYS", "SWAPDB", "FLUSHDB", "PING", "ECHO", "WATCH", "UNWATCH",
@@ -787,7 +943,7 @@ class Gen:
     def bulk(self):
         """A run of commands that builds a big collection (encoding changes, stream nodes)."""
         k = self.key()
-        kind = self.c(["list", "set", "intset", "hash", "stream", "stream"])
+        kind = self.c(["list", "set", "intset", "hash", "stream", "stream", "zset"])
         n = self.r.choice([20, 100, 130, 200, 300, 600])
         if kind == "list":
             return [["RPUSH", k] + [self.c(VALS) for _ in range(n)]]
@@ -795,6 +951,11 @@ class Gen:
             return [["SADD", k] + [self.c(MEMBERS) + str(i) for i in range(n)]]
         if kind == "intset":
             return [["SADD", k] + [str(self.r.randint(-1000, 1000)) for _ in range(n)]]
+        if kind == "zset":
+            a = ["ZADD", k]
+            for i in range(n):
+                a += [self.c(self.ZSCORES[:8]), self.c(MEMBERS) + str(i)]
+            return [a]
         if kind == "hash":
             a = ["HSET", k]
             for i in range(min(n, 200)):

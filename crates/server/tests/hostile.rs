@@ -670,3 +670,39 @@ async fn http_request_in_one_write_gets_no_reply() {
     assert_serves(&srv).await;
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_negative_random_counts_are_refused() {
+    // Before the bound, SRANDMEMBER s -1000000000000 asked for 8 TB at once and the
+    // allocation failure aborted the whole server.
+    let srv = TestServer::start().await;
+    let mut c = srv.client().await;
+    cmd(&mut c, &["SADD", "s", "a"]).await;
+    cmd(&mut c, &["HSET", "h", "f", "v"]).await;
+    cmd(&mut c, &["ZADD", "z", "1", "m"]).await;
+    for count in ["-1000000000000", "-9223372036854775807", "-10000001"] {
+        for args in [
+            vec!["SRANDMEMBER", "s", count],
+            vec!["HRANDFIELD", "h", count],
+            vec!["ZRANDMEMBER", "z", count],
+            vec!["ZRANDMEMBER", "z", count, "WITHSCORES"],
+        ] {
+            let got = cmd(&mut c, &args).await;
+            assert!(
+                matches!(&got, Frame::Error(e) if e.starts_with(b"ERR value is out of range")),
+                "{args:?} answered {got:?}"
+            );
+        }
+    }
+    // Counts within the bound and a missing key (an empty reply, as Redis) are fine.
+    match cmd(&mut c, &["SRANDMEMBER", "s", "-100000"]).await {
+        Frame::Array(v) => assert_eq!(v.len(), 100_000),
+        other => panic!("SRANDMEMBER -100000 answered {other:?}"),
+    }
+    assert_eq!(
+        cmd(&mut c, &["ZRANDMEMBER", "missing", "-1000000000000"]).await,
+        Frame::Array(vec![])
+    );
+    assert_serves(&srv).await;
+    srv.stop().await;
+}

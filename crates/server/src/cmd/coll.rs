@@ -161,6 +161,21 @@ pub(crate) fn write<'s>(
     typed(shard.get_mut_if(key, now, |v| v.type_name() == want, create))
 }
 
+/// Most picks a negative count (picks with repetition) may ask of HRANDFIELD, SRANDMEMBER or
+/// ZRANDMEMBER. Redis has no bound and builds the reply until memory runs out (a count of
+/// -9223372036854775807 gets it killed); confab refuses such a count instead.
+pub(crate) const MAX_REPEATED_PICKS: u64 = 10_000_000;
+
+/// The error for a negative count past [`MAX_REPEATED_PICKS`], if it is one.
+pub(crate) fn check_repeated_picks(count: i64) -> Result<(), Frame> {
+    if count < 0 && count.unsigned_abs() > MAX_REPEATED_PICKS {
+        return Err(err(
+            "ERR value is out of range, a negative count may ask for at most 10000000 elements",
+        ));
+    }
+    Ok(())
+}
+
 /// Pick `count` positions out of `len` for the RANDFIELD/RANDMEMBER family: distinct when
 /// `count` > 0 (all of them, in order, when `count` >= `len`), with repetitions when < 0.
 pub(crate) fn random_positions(len: usize, count: i64) -> Vec<usize> {

@@ -340,6 +340,9 @@ fn hrandfield(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         let Some(h) = h else {
             return Frame::Array(vec![]);
         };
+        if let Err(e) = coll::check_repeated_picks(count) {
+            return e;
+        }
         let mut out = Vec::new();
         for i in coll::random_positions(h.len(), count) {
             let Some((k, v)) = h.get_index(i) else {

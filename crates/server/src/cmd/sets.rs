@@ -247,13 +247,16 @@ fn srandmember(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             Some(n) if n >= s.len() as i64 => {
                 Frame::Array(ordered(s).into_iter().map(bulk).collect())
             }
-            Some(n) => Frame::Array(
-                coll::random_positions(s.len(), n)
-                    .into_iter()
-                    .filter_map(|i| s.get_index(i))
-                    .map(|m| bulk(m.clone()))
-                    .collect(),
-            ),
+            Some(n) => match coll::check_repeated_picks(n) {
+                Err(e) => e,
+                Ok(()) => Frame::Array(
+                    coll::random_positions(s.len(), n)
+                        .into_iter()
+                        .filter_map(|i| s.get_index(i))
+                        .map(|m| bulk(m.clone()))
+                        .collect(),
+                ),
+            },
         }
     }))
 }

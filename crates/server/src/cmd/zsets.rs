@@ -162,10 +162,19 @@ struct ScoreBound {
 
 /// Redis's `zslParseRange` (strtod, so leading space is fine; NaN is not).
 fn parse_score_bound(b: &[u8]) -> Option<ScoreBound> {
+    // Redis hands the argument to strtod as a C string: it ends at a NUL, and an empty one
+    // is 0 ("(" is "above 0").
+    let b = &b[..memchr::memchr(0, b).unwrap_or(b.len())];
     let (exclusive, rest) = match b.first() {
         Some(b'(') => (true, &b[1..]),
         _ => (false, b),
     };
+    if rest.is_empty() {
+        return Some(ScoreBound {
+            value: 0.0,
+            exclusive,
+        });
+    }
     let (value, _) = strtod(rest)?;
     (!value.is_nan()).then_some(ScoreBound { value, exclusive })
 }
@@ -267,10 +276,56 @@ impl LexRange {
         }
     }
 
+    /// Ranks `[start, end)` of the entries in range, walking up from the lowest. Lex ranges
+    /// assume equal scores; where they differ, a small set answers as Redis's listpack walk
+    /// does (the first entry at or above min, then on while at or below max), a big one as
+    /// a search over the order.
     fn ranks(&self, z: &ZSet) -> (usize, usize) {
+        if z.is_small() {
+            if !self.ends_overlap(z) {
+                return (0, 0);
+            }
+            let Some(start) = z.iter().position(|(_, m)| self.above_min(m)) else {
+                return (0, 0);
+            };
+            let n = z
+                .iter_from(start)
+                .take_while(|(_, m)| !self.past_max(m))
+                .count();
+            return (start, start + n);
+        }
         let start = z.count_before(|_, m| self.above_min(m));
         let end = z.count_before(|_, m| self.past_max(m)).max(start);
         (start, end)
+    }
+
+    /// [`Self::ranks`] for a walk down from the highest (ZREVRANGEBYLEX): on a small set,
+    /// the last entry at or below max, then down while at or above min.
+    fn ranks_rev(&self, z: &ZSet) -> (usize, usize) {
+        if !z.is_small() {
+            return self.ranks(z);
+        }
+        if !self.ends_overlap(z) {
+            return (0, 0);
+        }
+        let len = z.len();
+        let Some(from_top) = z.iter().rev().position(|(_, m)| !self.past_max(m)) else {
+            return (0, 0);
+        };
+        let hi = len - 1 - from_top;
+        let n = z
+            .iter_down_from(hi)
+            .take_while(|(_, m)| self.above_min(m))
+            .count();
+        (hi + 1 - n, hi + 1)
+    }
+
+    /// Redis's `zzlIsInLexRange`: the highest entry reaches min and the lowest max.
+    fn ends_overlap(&self, z: &ZSet) -> bool {
+        let (Some(lo), Some(hi)) = (z.iter().next(), z.iter().next_back()) else {
+            return false;
+        };
+        self.above_min(&hi.1) && !self.past_max(&lo.1)
     }
 }
 
@@ -618,6 +673,8 @@ fn parse_range(
         score: None,
         lex: None,
     };
+    // Redis takes REV and BYSCORE/BYLEX once: a second one is a syntax error.
+    let (mut rev_given, mut by_given) = (false, false);
     let mut j = at + 2;
     while j < a.len() {
         let left = a.len() - j - 1;
@@ -630,18 +687,22 @@ fn parse_range(
             };
             spec.limit = Some((off, cnt));
             j += 2;
-        } else if rev.is_none() && super::eq_ic(o, "rev") {
+        } else if rev.is_none() && !rev_given && super::eq_ic(o, "rev") {
             spec.rev = true;
-        } else if by.is_none() && super::eq_ic(o, "bylex") {
+            rev_given = true;
+        } else if by.is_none() && !by_given && super::eq_ic(o, "bylex") {
             spec.by = RangeBy::Lex;
-        } else if by.is_none() && super::eq_ic(o, "byscore") {
+            by_given = true;
+        } else if by.is_none() && !by_given && super::eq_ic(o, "byscore") {
             spec.by = RangeBy::Score;
+            by_given = true;
         } else {
             return Err(syntax());
         }
         j += 1;
     }
-    if spec.limit.is_some() && spec.by == RangeBy::Rank {
+    // (Redis tells "no LIMIT" by a count of -1, so `LIMIT x -1` passes here.)
+    if spec.limit.is_some_and(|(_, count)| count != -1) && spec.by == RangeBy::Rank {
         return Err(err(
             "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
         ));
@@ -698,9 +759,10 @@ fn select(z: &ZSet, spec: &RangeSpec) -> Vec<(Bytes, f64)> {
             }
         }
         RangeBy::Score | RangeBy::Lex => {
-            let (start, end) = match spec.by {
-                RangeBy::Score => spec.score.as_ref().map_or((0, 0), |r| r.ranks(z)),
-                _ => spec.lex.as_ref().map_or((0, 0), |r| r.ranks(z)),
+            let (start, end) = match (spec.by, &spec.lex) {
+                (RangeBy::Lex, Some(r)) if spec.rev => r.ranks_rev(z),
+                (RangeBy::Lex, Some(r)) => r.ranks(z),
+                _ => spec.score.as_ref().map_or((0, 0), |r| r.ranks(z)),
             };
             let (offset, count) = spec.limit.unwrap_or((0, -1));
             if offset < 0 || start >= end {
@@ -809,10 +871,7 @@ fn zrangestore(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         Ok(g) => g.unwrap_or_default(),
         Err(e) => return e,
     };
-    let mut out = ZSet::default();
-    for (m, s) in got {
-        out.insert(m, s);
-    }
+    let out = ZSet::from_items(got.into_iter().map(|(m, s)| (s, m)).collect());
     store_result(ctx, &a[1], out, "zrangestore")
 }
 
@@ -1252,8 +1311,10 @@ fn parse_algebra(
 }
 
 /// Compute the result (or, for ZINTERCARD, just count it up to the limit).
-fn compute(alg: &Algebra, card: bool) -> (ZSet, usize) {
-    let mut out = ZSet::default();
+/// The result in order (a reply keeps a -0 score, as Redis's skiplist result does; a stored
+/// one goes through [`ZSet::insert`]).
+fn compute(alg: &Algebra, card: bool) -> (Vec<zset::Item>, usize) {
+    let mut out: Vec<zset::Item> = Vec::new();
     let mut order: Vec<usize> = (0..alg.sources.len()).collect();
     if alg.op != Op::Diff {
         // Smallest first, as Redis iterates.
@@ -1286,10 +1347,11 @@ fn compute(alg: &Algebra, card: bool) -> (ZSet, usize) {
                             break;
                         }
                     } else {
-                        out.insert(m.clone(), score);
+                        out.push((score, m.clone()));
                     }
                 }
             }
+            out.sort_by(|a, b| zset::cmp(a.0, &a.1, b.0, &b.1));
             (out, count)
         }
         Op::Union => {
@@ -1307,9 +1369,8 @@ fn compute(alg: &Algebra, card: bool) -> (ZSet, usize) {
                     }
                 }
             }
-            for (m, s) in acc {
-                out.insert(m, s);
-            }
+            out.extend(acc.into_iter().map(|(m, s)| (s, m)));
+            out.sort_by(|a, b| zset::cmp(a.0, &a.1, b.0, &b.1));
             let n = out.len();
             (out, n)
         }
@@ -1317,10 +1378,12 @@ fn compute(alg: &Algebra, card: bool) -> (ZSet, usize) {
             if let Source::Z(items, _) = &alg.sources[0] {
                 for (m, s) in items {
                     if alg.sources[1..].iter().all(|src| src.get(m).is_none()) {
-                        out.insert(m.clone(), *s);
+                        out.push((*s, m.clone()));
                     }
                 }
             }
+            // (A set as the first input lists its members in set order.)
+            out.sort_by(|a, b| zset::cmp(a.0, &a.1, b.0, &b.1));
             let n = out.len();
             (out, n)
         }
@@ -1332,7 +1395,8 @@ fn algebra_store(ctx: &mut Ctx<'_, '_>, a: &[Bytes], op: Op, name: &str) -> Fram
         Ok(alg) => alg,
         Err(e) => return e,
     };
-    let (out, _) = compute(&alg, false);
+    let (items, _) = compute(&alg, false);
+    let out = ZSet::from_items(items);
     let event = match op {
         Op::Union => "zunionstore",
         Op::Inter => "zinterstore",
@@ -1436,6 +1500,9 @@ fn zrandmember(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         let Some(z) = z else {
             return Frame::Array(vec![]);
         };
+        if let Err(e) = coll::check_repeated_picks(count) {
+            return e;
+        }
         let all: Vec<&zset::Item> = z.iter().collect();
         let picks = coll::random_positions(all.len(), count);
         items_reply(

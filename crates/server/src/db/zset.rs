@@ -39,11 +39,22 @@ pub(crate) fn cmp(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) 
         .then_with(|| a_member.cmp(b_member))
 }
 
+/// Redis keeps a sorted set of at most this many members, none longer than
+/// [`LISTPACK_MAX_VALUE`], in a listpack (`zset-max-listpack-entries` and `-value`, at their
+/// defaults); confab stores every set the same way but follows the two details where the
+/// encoding shows: a listpack keeps scores as text, so -0 reads back as 0, and walks lex
+/// ranges from its ends.
+pub(crate) const LISTPACK_MAX_ENTRIES: usize = 128;
+/// See [`LISTPACK_MAX_ENTRIES`].
+pub(crate) const LISTPACK_MAX_VALUE: usize = 64;
+
 /// A sorted set.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ZSet {
     scores: HashMap<Bytes, f64, Hasher>,
     chunks: Vec<Chunk>,
+    /// Past Redis's listpack limits once (Redis converts to a skiplist and never back).
+    big: bool,
 }
 
 impl ZSet {
@@ -59,15 +70,44 @@ impl ZSet {
         self.scores.get(member).copied()
     }
 
+    /// A set built whole (ZUNIONSTORE & co, ZRANGESTORE): Redis makes it a listpack when it
+    /// fits, so -0 scores become 0 unless it is big.
+    pub(crate) fn from_items(items: Vec<Item>) -> ZSet {
+        let mut z = ZSet {
+            big: items.len() > LISTPACK_MAX_ENTRIES
+                || items.iter().any(|(_, m)| m.len() > LISTPACK_MAX_VALUE),
+            ..ZSet::default()
+        };
+        for (s, m) in items {
+            z.insert(m, s);
+        }
+        z
+    }
+
+    /// Whether Redis would hold this set in a listpack (see [`LISTPACK_MAX_ENTRIES`]).
+    pub(crate) fn is_small(&self) -> bool {
+        !self.big
+    }
+
     /// Set `member`'s score, adding it if new. Returns the previous score. An equal score
     /// (0 for -0 too) changes nothing, as in Redis.
     ///
-    /// -0 is stored as 0: Redis keeps a small set's scores as text in a listpack, where `-0`
-    /// reads back as the integer 0 (a set past the listpack limits would keep -0 there).
+    /// A small set stores -0 as 0: Redis keeps a listpack's scores as text, where `-0` reads
+    /// back as the integer 0. A member that takes the set past the listpack limits makes it
+    /// big first, as Redis converts before adding, and a big set keeps -0.
     pub(crate) fn insert(&mut self, member: Bytes, score: f64) -> Option<f64> {
         debug_assert!(!score.is_nan());
-        let score = if score == 0.0 { 0.0 } else { score };
         let old = self.scores.get(&member[..]).copied();
+        if old.is_none()
+            && (self.len() + 1 > LISTPACK_MAX_ENTRIES || member.len() > LISTPACK_MAX_VALUE)
+        {
+            self.big = true;
+        }
+        let score = if score == 0.0 && !self.big {
+            0.0
+        } else {
+            score
+        };
         if let Some(old_score) = old {
             if old_score == score {
                 return old;
