@@ -9,7 +9,6 @@ use bytes::Bytes;
 use confab_protocol::{Frame, Protocol};
 
 use super::coll::{self, parse_scan, scan_items, scan_reply, Changed};
-use super::strings::own;
 use super::{bulk, err, err_owned, int, parse_i64, syntax, Ctx, Handler, Plan, NOT_INTEGER};
 use crate::db::zset::{self, ZSet};
 use crate::db::{Keyspace, ShardSet, Value};
@@ -507,7 +506,7 @@ fn add_generic(ctx: &mut Ctx<'_, '_>, a: &[Bytes], first: usize, f: AddFlags) ->
                     processed += 1;
                     last = score;
                     if score != cur {
-                        z.insert(own(member), score);
+                        z.set_score(member, score);
                         updated += 1;
                     }
                 }
@@ -515,7 +514,7 @@ fn add_generic(ctx: &mut Ctx<'_, '_>, a: &[Bytes], first: usize, f: AddFlags) ->
                     if f.xx {
                         continue;
                     }
-                    z.insert(own(member), score);
+                    z.set_score(member, score);
                     added += 1;
                     processed += 1;
                     last = score;

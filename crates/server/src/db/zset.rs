@@ -36,7 +36,15 @@ pub(crate) fn cmp(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) 
     a_score
         .partial_cmp(&b_score)
         .unwrap_or(Ordering::Equal)
-        .then_with(|| a_member.cmp(b_member))
+        .then_with(|| {
+            // The same buffer (a set's own entry found through its map key) is equal without
+            // reading it: one cache miss less per lookup.
+            if a_member.as_ptr() == b_member.as_ptr() && a_member.len() == b_member.len() {
+                Ordering::Equal
+            } else {
+                a_member.cmp(b_member)
+            }
+        })
 }
 
 /// Redis keeps a sorted set of at most this many members, none longer than
@@ -96,33 +104,69 @@ impl ZSet {
     /// back as the integer 0. A member that takes the set past the listpack limits makes it
     /// big first, as Redis converts before adding, and a big set keeps -0.
     pub(crate) fn insert(&mut self, member: Bytes, score: f64) -> Option<f64> {
-        debug_assert!(!score.is_nan());
-        let old = self.scores.get(&member[..]).copied();
-        if old.is_none()
-            && (self.len() + 1 > LISTPACK_MAX_ENTRIES || member.len() > LISTPACK_MAX_VALUE)
-        {
-            self.big = true;
+        match self.update(&member, score) {
+            Some(old) => Some(old),
+            None => {
+                self.add_new(member, score);
+                None
+            }
         }
-        let score = if score == 0.0 && !self.big {
+    }
+
+    /// [`Self::insert`] for a borrowed member, copied only if it is new.
+    pub(crate) fn set_score(&mut self, member: &[u8], score: f64) -> Option<f64> {
+        match self.update(member, score) {
+            Some(old) => Some(old),
+            None => {
+                self.add_new(Bytes::copy_from_slice(member), score);
+                None
+            }
+        }
+    }
+
+    /// A small set's -0 is 0 (see [`Self::insert`]).
+    fn stored(&self, score: f64) -> f64 {
+        debug_assert!(!score.is_nan());
+        if score == 0.0 && !self.big {
             0.0
         } else {
             score
-        };
-        if let Some(old_score) = old {
-            if old_score == score {
-                return old;
-            }
-            self.unlink(old_score, &member);
         }
+    }
+
+    /// Move an existing member to `score`; its old score, `None` if it is not there.
+    fn update(&mut self, member: &[u8], score: f64) -> Option<f64> {
+        let score = self.stored(score);
+        let (key, old) = match self.scores.get_key_value(member) {
+            Some((k, &old)) => (k.clone(), old),
+            None => return None,
+        };
+        if old == score {
+            return Some(old);
+        }
+        // (The stored key, not `member`: the order's entry shares its buffer, so finding it
+        // compares pointers instead of reading the member's bytes.)
+        self.unlink(old, &key);
+        if let Some(v) = self.scores.get_mut(&key[..]) {
+            *v = score;
+        }
+        self.link(score, key);
+        Some(old)
+    }
+
+    fn add_new(&mut self, member: Bytes, score: f64) {
+        if self.len() + 1 > LISTPACK_MAX_ENTRIES || member.len() > LISTPACK_MAX_VALUE {
+            self.big = true;
+        }
+        let score = self.stored(score);
         self.scores.insert(member.clone(), score);
         self.link(score, member);
-        old
     }
 
     /// Remove `member`; its score if it was there.
     pub(crate) fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let score = self.scores.remove(member)?;
-        self.unlink(score, member);
+        let (key, score) = self.scores.remove_entry(member)?;
+        self.unlink(score, &key);
         Some(score)
     }
 
