@@ -269,7 +269,7 @@ pub(crate) fn pop_zset(
     let mut out: Vec<(Bytes, f64)> = z
         .remove_range(range.0, range.1)
         .into_iter()
-        .map(|(s, m)| (m, s))
+        .map(|(s, m)| (m.into_reply(), s))
         .collect();
     if max {
         out.reverse();
@@ -438,14 +438,14 @@ fn restore_zset(shared: &Shared, w: &Waiter, v: Vec<Frame>) {
                 ..
             }) => {
                 for (m, s) in pairs {
-                    z.insert(m, s);
+                    z.insert(&m, s);
                 }
             }
             Some(_) => return,
             None => {
                 let mut z = crate::db::zset::ZSet::default();
                 for (m, s) in pairs {
-                    z.insert(m, s);
+                    z.insert(&m, s);
                 }
                 shard.insert(&key, Value::ZSet(Box::new(z)), 0);
             }

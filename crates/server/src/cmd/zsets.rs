@@ -383,19 +383,19 @@ fn with_zset_mut<R>(
 
 /// Members, with their scores if `withscores`: flat in RESP2, `[member, score]` pairs in
 /// RESP3.
-fn items_reply<'a>(
+fn items_reply(
     proto: Protocol,
-    items: impl Iterator<Item = (&'a Bytes, f64)>,
+    items: impl Iterator<Item = (Bytes, f64)>,
     withscores: bool,
 ) -> Frame {
     let mut out = Vec::new();
     for (m, s) in items {
         if !withscores {
-            out.push(bulk(m.clone()));
+            out.push(bulk(m));
         } else if proto == Protocol::Resp3 {
-            out.push(Frame::Array(vec![bulk(m.clone()), Frame::Double(s)]));
+            out.push(Frame::Array(vec![bulk(m), Frame::Double(s)]));
         } else {
-            out.push(bulk(m.clone()));
+            out.push(bulk(m));
             out.push(Frame::Double(s));
         }
     }
@@ -506,7 +506,7 @@ fn add_generic(ctx: &mut Ctx<'_, '_>, a: &[Bytes], first: usize, f: AddFlags) ->
                     processed += 1;
                     last = score;
                     if score != cur {
-                        z.set_score(member, score);
+                        z.insert(member, score);
                         updated += 1;
                     }
                 }
@@ -514,7 +514,7 @@ fn add_generic(ctx: &mut Ctx<'_, '_>, a: &[Bytes], first: usize, f: AddFlags) ->
                     if f.xx {
                         continue;
                     }
-                    z.set_score(member, score);
+                    z.insert(member, score);
                     added += 1;
                     processed += 1;
                     last = score;
@@ -734,7 +734,7 @@ fn parse_range(
 fn select(z: &ZSet, spec: &RangeSpec) -> Vec<(Bytes, f64)> {
     let len = z.len() as i64;
     let take = |it: &mut dyn Iterator<Item = &zset::Item>, n: usize| -> Vec<(Bytes, f64)> {
-        it.take(n).map(|(s, m)| (m.clone(), *s)).collect()
+        it.take(n).map(|(s, m)| (m.to_reply(), *s)).collect()
     };
     match spec.by {
         RangeBy::Rank => {
@@ -801,7 +801,7 @@ fn range_generic(
             return Frame::Array(vec![]);
         };
         let got = select(z, &spec);
-        items_reply(proto, got.iter().map(|(m, s)| (m, *s)), spec.withscores)
+        items_reply(proto, got.into_iter(), spec.withscores)
     }))
 }
 
@@ -972,14 +972,14 @@ pub(crate) fn pop(
             let mut v: Vec<(Bytes, f64)> = z
                 .remove_range(len - n, len)
                 .into_iter()
-                .map(|(s, m)| (m, s))
+                .map(|(s, m)| (m.into_reply(), s))
                 .collect();
             v.reverse();
             v
         } else {
             z.remove_range(0, n)
                 .into_iter()
-                .map(|(s, m)| (m, s))
+                .map(|(s, m)| (m.into_reply(), s))
                 .collect()
         };
         changed.0 = !got.is_empty();
@@ -1217,7 +1217,7 @@ fn read_source(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Source, Frame> {
         return Ok(Source::Missing);
     };
     let items: Vec<(Bytes, f64)> = match &entry.value {
-        Value::ZSet(z) => z.iter().map(|(s, m)| (m.clone(), *s)).collect(),
+        Value::ZSet(z) => z.iter().map(|(s, m)| (m.to_bytes(), *s)).collect(),
         Value::Set(s) => s.iter().map(|m| (m.clone(), 1.0)).collect(),
         _ => return Err(super::wrongtype()),
     };
@@ -1312,8 +1312,8 @@ fn parse_algebra(
 /// Compute the result (or, for ZINTERCARD, just count it up to the limit).
 /// The result in order (a reply keeps a -0 score, as Redis's skiplist result does; a stored
 /// one goes through [`ZSet::insert`]).
-fn compute(alg: &Algebra, card: bool) -> (Vec<zset::Item>, usize) {
-    let mut out: Vec<zset::Item> = Vec::new();
+fn compute(alg: &Algebra, card: bool) -> (Vec<(f64, Bytes)>, usize) {
+    let mut out: Vec<(f64, Bytes)> = Vec::new();
     let mut order: Vec<usize> = (0..alg.sources.len()).collect();
     if alg.op != Op::Diff {
         // Smallest first, as Redis iterates.
@@ -1412,7 +1412,7 @@ fn algebra_reply(ctx: &mut Ctx<'_, '_>, a: &[Bytes], op: Op, name: &str) -> Fram
     let (out, _) = compute(&alg, false);
     items_reply(
         ctx.client.proto,
-        out.iter().map(|(s, m)| (m, *s)),
+        out.into_iter().map(|(s, m)| (m, s)),
         alg.withscores,
     )
 }
@@ -1477,7 +1477,7 @@ fn zrandmember(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             let i = coll::random_positions(z.len(), -1)[0];
             z.iter_from(i)
                 .next()
-                .map_or(Frame::Null, |(_, m)| bulk(m.clone()))
+                .map_or(Frame::Null, |(_, m)| bulk(m.to_reply()))
         }));
     }
     let count = match parse_i64(&a[2]) {
@@ -1506,7 +1506,7 @@ fn zrandmember(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         let picks = coll::random_positions(all.len(), count);
         items_reply(
             proto,
-            picks.into_iter().map(|i| (&all[i].1, all[i].0)),
+            picks.into_iter().map(|i| (all[i].1.to_reply(), all[i].0)),
             withscores,
         )
     }))
@@ -1526,7 +1526,12 @@ fn zscan(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         // Scores as ZSCAN shows them: the `%.17g` text.
         let items: Vec<(Bytes, Bytes)> = z
             .iter()
-            .map(|(s, m)| (m.clone(), Bytes::from(confab_protocol::format_double(*s))))
+            .map(|(s, m)| {
+                (
+                    m.to_bytes(),
+                    Bytes::from(confab_protocol::format_double(*s)),
+                )
+            })
             .collect();
         let (next, out) = scan_items(items.iter().map(|(m, s)| (m, Some(s))), items.len(), &o);
         scan_reply(next, out)

@@ -66,6 +66,12 @@ impl Key {
         Bytes::copy_from_slice(self.as_bytes())
     }
 
+    /// A copy of the bytes for a reply, in the reply arena (see `crate::arena`).
+    #[inline]
+    pub(crate) fn to_reply(&self) -> Bytes {
+        crate::arena::reply_slice(self.as_bytes())
+    }
+
     /// The bytes as a reply: an inline one copied into the reply arena (see `crate::arena`),
     /// a long one handed over without a copy.
     #[inline]
