@@ -19,7 +19,8 @@ N1 (100000 requests per run at P=1), N16 (800000 at P=16; MSET and LRANGE_100 ru
 quarter of N), CSV (append every run to this file), KEEPALIVE (0: a new connection per
 request, as the matrix's churn cells; with TESTS=ping_mbulk,get and PIPELINES=1), PREFIX
 (a command the load generator runs under, e.g. "taskset -c 1" to keep it on one core while
-the servers are pinned to the other with `taskset -a -p -c 0 PID`).
+the servers are pinned to the other with `taskset -a -p -c 0 PID`), EXTRA (more
+redis-benchmark arguments, e.g. "--threads 2").
 """
 import csv
 import io
@@ -37,6 +38,7 @@ HEAVY = {"mset", "lrange_100", "lrange_300", "lrange_500", "lrange_600"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 KEEPALIVE = ["-k", os.environ["KEEPALIVE"]] if os.environ.get("KEEPALIVE") else []
 PREFIX = os.environ.get("PREFIX", "").split()
+EXTRA = os.environ.get("EXTRA", "").split()
 
 
 def ticks(pid):
@@ -50,7 +52,7 @@ def run(pid, port, test, p):
     before = ticks(pid)
     out = subprocess.run(
         [*PREFIX, "redis-benchmark", "-p", port, "-c", CLIENTS, "-r", "100000", "-d", "3",
-         "-P", str(p), "-n", str(n), "-t", test, "--csv", *KEEPALIVE],
+         "-P", str(p), "-n", str(n), "-t", test, "--csv", *KEEPALIVE, *EXTRA],
         capture_output=True, text=True, check=True).stdout
     cpu = (ticks(pid) - before) / CLK_TCK
     rows = [r for r in csv.reader(io.StringIO(out)) if r and r[0] != "test"]
