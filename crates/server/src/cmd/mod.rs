@@ -16,6 +16,7 @@ pub(crate) mod memory;
 pub(crate) mod pubsub;
 pub(crate) mod server;
 pub(crate) mod sets;
+pub(crate) mod sort;
 pub(crate) mod streams;
 pub(crate) mod strings;
 pub(crate) mod table;
@@ -64,6 +65,8 @@ pub(crate) struct CommandDef {
     pub no_multi: bool,
     pub skip_monitor: bool,
     pub skip_slowlog: bool,
+    /// The name has a `_` (see [`Commands::get`]).
+    pub underscore: bool,
 }
 
 /// The dispatch table, built once at start.
@@ -120,7 +123,7 @@ const CASE_FOLD: [[u64; 2]; MAX_NAME + 1] = {
 
 impl Commands {
     pub(crate) fn new() -> Self {
-        let families: [&[(&str, Handler, Plan)]; 13] = [
+        let families: [&[(&str, Handler, Plan)]; 14] = [
             blocking::COMMANDS,
             pubsub::COMMANDS,
             strings::COMMANDS,
@@ -134,6 +137,7 @@ impl Commands {
             memory::COMMANDS,
             tx::COMMANDS,
             zsets::COMMANDS,
+            sort::COMMANDS,
         ];
         let mut buckets = vec![Vec::new(); (MAX_NAME + 1) << 5];
         let mut defs = Vec::new();
@@ -152,12 +156,18 @@ impl Commands {
                     no_multi: has("no_multi"),
                     skip_monitor: has("skip_monitor"),
                     skip_slowlog: has("skip_slowlog"),
+                    underscore: name.contains('_'),
                 };
                 assert!(
-                    name.len() <= MAX_NAME && name.bytes().all(|b| b.is_ascii_lowercase()),
-                    "command name {name} must be at most {MAX_NAME} lowercase letters"
+                    name.len() <= MAX_NAME
+                        && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                    "command name {name} must be at most {MAX_NAME} lowercase letters or _"
                 );
-                buckets[bucket(name.as_bytes())].push((pack(name.as_bytes()), defs.len() as u16));
+                // Stored folded as requests are: `_` (0x5f) folds to 0x7f, which `get`
+                // tells apart by checking such names byte by byte.
+                let [lo, hi] = pack(name.as_bytes());
+                let [mlo, mhi] = CASE_FOLD[name.len()];
+                buckets[bucket(name.as_bytes())].push(([lo | mlo, hi | mhi], defs.len() as u16));
                 defs.push(def);
             }
         }
@@ -223,10 +233,15 @@ impl Commands {
         let [lo, hi] = pack(name);
         let [mlo, mhi] = CASE_FOLD[name.len()];
         let folded = [lo | mlo, hi | mhi];
-        candidates
+        let def = candidates
             .iter()
             .find(|(words, _)| *words == folded)
-            .map(|&(_, i)| &self.defs[usize::from(i)])
+            .map(|&(_, i)| &self.defs[usize::from(i)])?;
+        // Folding maps `_` and DEL alike: a name with `_` (SORT_RO) is checked exactly.
+        if def.underscore && !eq_ic(name, def.spec.name) {
+            return None;
+        }
+        Some(def)
     }
 
     /// Name of the command or subcommand in stats slot `slot` (`NULL` for none, as Redis

@@ -293,6 +293,28 @@ fn command(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     }
 }
 
+/// SORT's keys, as Redis's `sortGetKeys`: the sorted key, and the argument of the last STORE
+/// (LIMIT, GET and BY arguments skipped).
+fn sort_keys(full: &[Bytes]) -> Vec<(usize, Vec<&'static str>)> {
+    let mut keys = vec![(1, vec!["RO", "access"])];
+    let mut store = None;
+    let mut i = 2;
+    while i < full.len() {
+        if eq_ic(&full[i], "limit") {
+            i += 2;
+        } else if eq_ic(&full[i], "get") || eq_ic(&full[i], "by") {
+            i += 1;
+        } else if eq_ic(&full[i], "store") && i + 1 < full.len() {
+            store = Some(i + 1);
+        }
+        i += 1;
+    }
+    if let Some(at) = store {
+        keys.push((at, vec!["OW", "update"]));
+    }
+    keys
+}
+
 /// COMMAND GETKEYS / GETKEYSANDFLAGS for `full` (a command with its arguments), as Redis 7.0's
 /// `getKeysSubcommandImpl`: the command (or subcommand) is looked up, must have keys and a
 /// fitting argument count; its key specs then find the keys (SET's own rule gives its flags,
@@ -328,6 +350,11 @@ fn getkeys(shared: &Shared, full: &[Bytes], names_only: bool) -> Frame {
             vec!["OW", "update"]
         };
         vec![(1, flags)]
+    } else if spec.name == "sort" {
+        sort_keys(full)
+    } else if spec.name == "sort_ro" {
+        // sortROGetKeys: the key only (its BY/GET spec is "unknown").
+        vec![(1, vec!["RO", "access"])]
     } else {
         key_positions(spec, full).unwrap_or_default()
     };

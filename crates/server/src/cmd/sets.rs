@@ -97,7 +97,7 @@ fn reply(r: Result<Frame, Frame>) -> Frame {
 }
 
 /// Members in the order Redis lists them (see the module doc).
-fn ordered(s: &SetValue) -> Vec<Bytes> {
+pub(crate) fn ordered(s: &SetValue) -> Vec<Bytes> {
     let members: Vec<&Bytes> = s.iter().collect();
     match coll::intset_order(&members) {
         Some(order) => order.into_iter().map(|i| members[i].clone()).collect(),

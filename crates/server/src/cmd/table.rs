@@ -2761,6 +2761,77 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         ..CommandSpec::EMPTY
     },
     CommandSpec {
+        name: "sort",
+        arity: -2,
+        flags: &["write", "denyoom", "movablekeys"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@set", "@sortedset", "@list", "@slow", "@dangerous"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+            KeySpec::new(&["RO", "access"], BeginSearch::Unknown, FindKeys::Unknown)
+                .notes("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort"),
+            KeySpec::new(&["OW", "update"], BeginSearch::Unknown, FindKeys::Unknown)
+                .notes("For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array"),
+        ],
+        group: "generic",
+        summary: "Sort the elements in a list, set or sorted set",
+        since: "1.0.0",
+        complexity: "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).",
+        args: &[
+            arg("key", "key").key_spec(0),
+            arg("pattern", "pattern").key_spec(1).token("BY").optional(),
+            block("offset_count", &[arg("offset", "integer"), arg("count", "integer")])
+                .token("LIMIT")
+                .optional(),
+            arg("pattern", "pattern")
+                .key_spec(1)
+                .token("GET")
+                .optional()
+                .multiple()
+                .multiple_token(),
+            oneof("order", &[pure_token("asc", "ASC"), pure_token("desc", "DESC")]).optional(),
+            pure_token("sorting", "ALPHA").optional(),
+            arg("destination", "key").key_spec(2).token("STORE").optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "sort_ro",
+        arity: -2,
+        flags: &["readonly", "movablekeys"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@set", "@sortedset", "@list", "@slow", "@dangerous"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+            KeySpec::new(&["RO", "access"], BeginSearch::Unknown, FindKeys::Unknown)
+                .notes("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort"),
+        ],
+        group: "generic",
+        summary: "Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
+        since: "7.0.0",
+        complexity: "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).",
+        args: &[
+            arg("key", "key").key_spec(0),
+            arg("pattern", "pattern").key_spec(1).token("BY").optional(),
+            block("offset_count", &[arg("offset", "integer"), arg("count", "integer")])
+                .token("LIMIT")
+                .optional(),
+            arg("pattern", "pattern")
+                .key_spec(1)
+                .token("GET")
+                .optional()
+                .multiple()
+                .multiple_token(),
+            oneof("order", &[pure_token("asc", "ASC"), pure_token("desc", "DESC")]).optional(),
+            pure_token("sorting", "ALPHA").optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
         name: "spop",
         arity: -2,
         flags: &["write", "fast"],
