@@ -7,7 +7,10 @@ before moving to the next, so a slow minute lands on one side. This script runs 
 (test, pipeline) against both servers back to back, in ABBA order (A B, then B A, ...), for
 ROUNDS rounds, so each pair of runs shares its minute. For each cell it prints the median
 rps, p99 and server CPU per request of each server, the ratio of medians (B / A), and in how
-many of the paired rounds B was at least as fast as A.
+many of the paired rounds B was at least as fast as A. It also prints the load generator's own
+CPU per request (redis-benchmark's user + system time): at pipeline 1 it saturates its core,
+so its cost per request, which the server changes only through how it wakes and is woken,
+sets the throughput.
 
 The load generator is redis-benchmark with the matrix's settings: -c 50 -r 100000 -d 3.
 Server CPU is user + system time from /proc/PID/stat before and after each run.
@@ -25,6 +28,7 @@ redis-benchmark arguments, e.g. "--threads 2").
 import csv
 import io
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -50,16 +54,19 @@ def ticks(pid):
 def run(pid, port, test, p):
     n = N.get(p, N[16]) // (4 if test in HEAVY else 1)
     before = ticks(pid)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
         [*PREFIX, "redis-benchmark", "-p", port, "-c", CLIENTS, "-r", "100000", "-d", "3",
          "-P", str(p), "-n", str(n), "-t", test, "--csv", *KEEPALIVE, *EXTRA],
         capture_output=True, text=True, check=True).stdout
     cpu = (ticks(pid) - before) / CLK_TCK
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    bench = (after.ru_utime - kids.ru_utime) + (after.ru_stime - kids.ru_stime)
     rows = [r for r in csv.reader(io.StringIO(out)) if r and r[0] != "test"]
     if not rows:
         sys.exit(f"redis-benchmark printed no result for {test} against port {port}")
     row = rows[-1]
-    return float(row[1]), float(row[6]), cpu / n * 1e6
+    return float(row[1]), float(row[6]), cpu / n * 1e6, bench / n * 1e6
 
 
 def main():
@@ -79,23 +86,26 @@ def main():
             for rnd in range(ROUNDS):
                 order = servers if rnd % 2 == 0 else servers[::-1]
                 for name, pid, port in order:
-                    rps, p99, us = run(pid, port, test, p)
-                    got[name].append((rps, p99, us))
+                    rps, p99, us, bus = run(pid, port, test, p)
+                    got[name].append((rps, p99, us, bus))
                     print(f"P={p:<2} {test:<11} round {rnd} {name:<8} rps={rps:>11,.0f} "
-                          f"p99={p99:.3f} ms cpu/req={us:.2f} us", flush=True)
+                          f"p99={p99:.3f} ms cpu/req={us:.2f} us bench cpu/req={bus:.2f} us",
+                          flush=True)
                     if log:
-                        csv.writer(log).writerow([p, test, rnd, name, rps, p99, f"{us:.3f}"])
-            med = {k: [statistics.median(x[i] for x in v) for i in range(3)]
+                        csv.writer(log).writerow([p, test, rnd, name, rps, p99, f"{us:.3f}",
+                                                  f"{bus:.3f}"])
+            med = {k: [statistics.median(x[i] for x in v) for i in range(4)]
                    for k, v in got.items()}
             wins = sum(1 for x, y in zip(got[a], got[b]) if y[0] >= x[0])
             summary.append((p, test, med[a], med[b], wins))
     print()
     print(f"| P | test | {a} rps | {b} rps | {b}/{a} | {b} faster | p99 ms {a} / {b} "
-          f"| CPU us/req {a} / {b} |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+          f"| CPU us/req {a} / {b} | bench CPU us/req against {a} / {b} |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for p, test, ma, mb, wins in summary:
         print(f"| {p} | {test} | {ma[0]:,.0f} | {mb[0]:,.0f} | {mb[0] / ma[0]:.2f} "
-              f"| {wins}/{ROUNDS} | {ma[1]:.3f} / {mb[1]:.3f} | {ma[2]:.2f} / {mb[2]:.2f} |")
+              f"| {wins}/{ROUNDS} | {ma[1]:.3f} / {mb[1]:.3f} | {ma[2]:.2f} / {mb[2]:.2f} "
+              f"| {ma[3]:.2f} / {mb[3]:.2f} |")
 
 
 if __name__ == "__main__":
