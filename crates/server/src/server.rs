@@ -168,6 +168,10 @@ pub(crate) struct Shared {
     pub slowlog: Mutex<Slowlog>,
     /// The threads serving connections.
     pub lanes: crate::lanes::Lanes,
+    /// INFO's instantaneous rates, sampled every 100 ms by [`sample_metrics`].
+    pub instant: crate::stats::InstantMetrics,
+    /// Resident memory once the server was set up (INFO's `used_memory_startup`).
+    pub startup_rss: u64,
 }
 
 impl Shared {
@@ -230,6 +234,8 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
         blocking: Default::default(),
         slowlog: Default::default(),
         lanes,
+        instant: Default::default(),
+        startup_rss: crate::cmd::server::rss_bytes(),
         config,
     });
     crate::lanes::start(&shared, lane_receivers);
@@ -246,6 +252,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
     tracing::info!(%local_addr, "accepting connections");
 
     let sweeper = tokio::spawn(sweep_expired(shared.clone()));
+    tokio::spawn(sample_metrics(shared.clone()));
     // The accept loop runs as a task on a worker thread, not in the caller's `block_on`
     // thread: a connection task spawned from a worker starts on that worker (no cross-thread
     // wake-up per connection), and no third thread competes with the workers for the cores.
@@ -389,6 +396,28 @@ async fn refuse(mut socket: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
             "Client refused {addr}: max number of clients reached"
         ))
         .await;
+}
+
+/// Every 100 ms, sample the counters behind INFO's instantaneous rates (as Redis's cron
+/// does), until shutdown.
+async fn sample_metrics(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shared.shutdown.requested() => return,
+            _ = tick.tick() => {}
+        }
+        let st = &shared.stats;
+        shared.instant.sample(
+            now_ms(),
+            [
+                st.total(|s| &s.commands_processed),
+                st.total(|s| &s.net_input_bytes),
+                st.total(|s| &s.net_output_bytes),
+            ],
+        );
+    }
 }
 
 /// Active expiry: every 1/hz seconds, reclaim expired keys shard by shard, one shard lock at

@@ -180,3 +180,54 @@ mod tests {
         assert!(stats.errors().is_empty());
     }
 }
+
+/// Samples kept per instantaneous metric (Redis's `STATS_METRIC_SAMPLES`).
+const METRIC_SAMPLES: usize = 16;
+
+/// Which instantaneous metric (INFO's `instantaneous_ops_per_sec`, `instantaneous_input_kbps`,
+/// `instantaneous_output_kbps`).
+#[derive(Clone, Copy)]
+pub(crate) enum Metric {
+    Ops = 0,
+    NetInput = 1,
+    NetOutput = 2,
+}
+
+/// Redis's instantaneous metrics: every 100 ms the sampler records each counter's rate per
+/// second since the previous sample; INFO shows the mean of the last [`METRIC_SAMPLES`].
+#[derive(Default)]
+pub(crate) struct InstantMetrics {
+    inner: parking_lot::Mutex<InstantInner>,
+}
+
+#[derive(Default)]
+struct InstantInner {
+    last_ms: u64,
+    last: [u64; 3],
+    samples: [[u64; METRIC_SAMPLES]; 3],
+    idx: usize,
+}
+
+impl InstantMetrics {
+    /// Record the counters' readings at `now_ms` (Redis's `trackInstantaneousMetric`).
+    pub(crate) fn sample(&self, now_ms: u64, readings: [u64; 3]) {
+        let mut m = self.inner.lock();
+        if m.last_ms != 0 {
+            let t = now_ms.saturating_sub(m.last_ms);
+            let idx = m.idx;
+            for (i, reading) in readings.iter().enumerate() {
+                let delta = reading.saturating_sub(m.last[i]);
+                m.samples[i][idx] = (delta * 1000).checked_div(t).unwrap_or(0);
+            }
+            m.idx = (idx + 1) % METRIC_SAMPLES;
+        }
+        m.last_ms = now_ms;
+        m.last = readings;
+    }
+
+    /// The mean rate per second over the kept samples (Redis's `getInstantaneousMetric`).
+    pub(crate) fn get(&self, metric: Metric) -> u64 {
+        let m = self.inner.lock();
+        m.samples[metric as usize].iter().sum::<u64>() / METRIC_SAMPLES as u64
+    }
+}

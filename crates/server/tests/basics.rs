@@ -360,3 +360,54 @@ async fn slowlog_records_slow_commands() {
     assert_eq!(cmd(&mut c, &["SLOWLOG", "LEN"]).await, Frame::Integer(0));
     srv.stop().await;
 }
+
+/// INFO's instantaneous rates follow the traffic (sampled every 100 ms, averaged over the
+/// last 16 samples as Redis does) and fall back once it stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn info_instantaneous_rates_follow_traffic() {
+    let srv = TestServer::start().await;
+    let mut c = srv.client().await;
+    let field = |text: &str, name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .unwrap_or_else(|| panic!("no {name} in INFO"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let stats = |f: Frame| match f {
+        Frame::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
+        other => panic!("{other:?}"),
+    };
+    // Busy: pipelined PINGs until the rate shows, within a deadline.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let busy = loop {
+        for _ in 0..20 {
+            for _ in 0..100 {
+                send(&mut c, &["PING"]).await;
+            }
+            for _ in 0..100 {
+                reply(&mut c).await;
+            }
+        }
+        let text = stats(cmd(&mut c, &["INFO", "stats"]).await);
+        if field(&text, "instantaneous_ops_per_sec") > 0.0 || std::time::Instant::now() > deadline {
+            break text;
+        }
+    };
+    assert!(field(&busy, "instantaneous_ops_per_sec") > 0.0, "{busy}");
+    assert!(field(&busy, "instantaneous_input_kbps") > 0.0, "{busy}");
+    assert!(field(&busy, "instantaneous_output_kbps") > 0.0, "{busy}");
+    // Idle: the rate falls to what the polling itself sends (an INFO every 300 ms is about
+    // 3 commands a second over the 1.6 s window).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = stats(cmd(&mut c, &["INFO", "stats"]).await);
+        if field(&text, "instantaneous_ops_per_sec") <= 10.0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {text}");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    srv.stop().await;
+}

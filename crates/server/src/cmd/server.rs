@@ -1107,6 +1107,18 @@ fn safe_info_string(b: &[u8]) -> String {
         .collect()
 }
 
+/// A `Name: N kB` line of a /proc file, in bytes (0 where unavailable).
+fn proc_kb(path: &str, name: &str) -> u64 {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
 /// Resident set size of this process in bytes, from /proc (0 where unavailable).
 pub(crate) fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
@@ -1153,7 +1165,10 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
             format!("os:{} {}", std::env::consts::OS, std::env::consts::ARCH),
             "arch_bits:64".into(),
             "multiplexing_api:epoll".into(),
+            "atomicvar_api:c11-builtin".into(),
+            "gcc_version:0.0.0".into(),
             format!("process_id:{}", std::process::id()),
+            "process_supervised:no".into(),
             format!("server_time_usec:{now_us}"),
             format!("uptime_in_seconds:{up}"),
             format!("uptime_in_days:{}", up / 86_400),
@@ -1163,6 +1178,14 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
             format!("configured_hz:{}", shared.runtime.hz.load(Relaxed)),
             format!("io_threads_active:{}", u8::from(shared.config.threads > 1)),
             format!("threads:{}", shared.config.threads),
+            // Redis's LRU clock: seconds, 24 bits.
+            format!("lru_clock:{}", (now_us / 1_000_000) & ((1 << 24) - 1)),
+            format!(
+                "executable:{}",
+                std::env::current_exe()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            ),
         ];
         for l in lines {
             out.push_str(&l);
@@ -1173,7 +1196,7 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
         section(&mut out, "Clients");
         let _ = write!(
             out,
-            "connected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\n",
+            "connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\n",
             shared.clients.connected(),
             shared.runtime.maxclients.load(Relaxed),
             shared.blocking.blocked()
@@ -1181,12 +1204,20 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
     }
     if want("memory") {
         section(&mut out, "Memory");
+        // used_memory is the resident set (confab has no allocator accounting); its peak is
+        // the kernel's high-water mark of it.
         let rss = rss_bytes();
+        let peak = proc_kb("/proc/self/status", "VmHWM:").max(rss);
+        let system = proc_kb("/proc/meminfo", "MemTotal:");
         let _ = write!(
             out,
-            "used_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:{}\r\nmem_allocator:libc\r\n",
+            "used_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_startup:{}\r\ntotal_system_memory:{system}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_scripts:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:{}\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
             human(rss),
             human(rss),
+            human(peak),
+            if peak > 0 { rss as f64 * 100.0 / peak as f64 } else { 0.0 },
+            shared.startup_rss,
+            human(system),
             MAXMEMORY_POLICIES[shared.runtime.maxmemory_policy.load(Relaxed)]
         );
     }
@@ -1194,7 +1225,9 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
         section(&mut out, "Persistence");
         let _ = write!(
             out,
-            "loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_last_write_status:ok\r\n",
+            // confab does not persist (yet): nothing saved, forked or rewritten, in Redis's
+            // fields for a server with saving and AOF off.
+            "loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
             shared.started_unix
         );
     }
@@ -1203,11 +1236,14 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
         let lc = shared.log.counters();
         let _ = write!(
             out,
-            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\nprotocol_errors:{}\r\nconversation_log_enabled:{}\r\nconversation_log_written_lines:{}\r\nconversation_log_dropped_lines:{}\r\nconversation_log_write_errors:{}\r\n",
+            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\nprotocol_errors:{}\r\nconversation_log_enabled:{}\r\nconversation_log_written_lines:{}\r\nconversation_log_dropped_lines:{}\r\nconversation_log_write_errors:{}\r\n",
             g(|s| &s.connections_received),
             g(|s| &s.commands_processed),
+            shared.instant.get(crate::stats::Metric::Ops),
             g(|s| &s.net_input_bytes),
             g(|s| &s.net_output_bytes),
+            shared.instant.get(crate::stats::Metric::NetInput) as f64 / 1024.0,
+            shared.instant.get(crate::stats::Metric::NetOutput) as f64 / 1024.0,
             g(|s| &s.rejected_connections),
             g(|s| &s.expired_keys),
             g(|s| &s.keyspace_hits),
