@@ -8,8 +8,9 @@
 //! members took 219 bytes each against Redis's 115). A small set is one chunk, a sorted vector much like Redis's
 //! listpack encoding; a big one finds its chunk by binary search over the chunks' last
 //! entries, then its place inside by binary search, so inserting and removing cost
-//! O(log n + MAX_CHUNK). A rank (ZRANK, ZRANGE by index) adds the lengths of the chunks before
-//! it: O(n / MAX_CHUNK), a few microseconds for a million members.
+//! O(log n + MAX_CHUNK). A rank (ZRANK, ZRANGE by index) needs the entries in the chunks
+//! before: a Fenwick tree of chunk lengths gives them in O(log n) (summing the lengths made
+//! ZREVRANK on a million members 0.71-0.80 of Redis; 1.02-1.35 with the tree).
 //!
 //! ORDER. As in Redis: by score, then by member bytes (memcmp, a prefix first). Scores are
 //! never NaN (the commands refuse it), so the comparison is total; -0 and 0 compare equal and
@@ -63,6 +64,10 @@ pub(crate) const LISTPACK_MAX_VALUE: usize = 64;
 pub(crate) struct ZSet {
     scores: HashMap<Key, f64, Hasher>,
     chunks: Vec<Chunk>,
+    /// Chunk lengths as a Fenwick tree (1-based): the entries before chunk `i` in
+    /// O(log chunks), for ranks. Adjusted by one on every insert and removal inside a chunk,
+    /// rebuilt (O(chunks)) when chunks split, merge or go.
+    counts: Vec<u32>,
     /// Past Redis's listpack limits once (Redis converts to a skiplist and never back).
     big: bool,
 }
@@ -171,6 +176,7 @@ impl ZSet {
             let mut first = Chunk::with_capacity(4);
             first.push_back((score, member));
             self.chunks.push(first);
+            self.rebuild_counts();
             return;
         }
         let ci = self.chunk_for(score, member.as_bytes());
@@ -182,6 +188,9 @@ impl ZSet {
         if chunk.len() > MAX_CHUNK {
             let tail = chunk.split_off(chunk.len() / 2);
             self.chunks.insert(ci + 1, tail);
+            self.rebuild_counts();
+        } else {
+            self.count_add(ci, 1);
         }
     }
 
@@ -197,6 +206,7 @@ impl ZSet {
         let left = chunk.len();
         if left == 0 {
             self.chunks.remove(ci);
+            self.rebuild_counts();
         } else if left < MAX_CHUNK / 4
             && self
                 .chunks
@@ -206,26 +216,83 @@ impl ZSet {
             // Keep chunks from thinning out: merge with the next one while they fit.
             let next = self.chunks.remove(ci + 1);
             self.chunks[ci].extend(next);
+            self.rebuild_counts();
+        } else {
+            self.count_sub(ci, 1);
         }
         Some(key)
     }
 
-    /// (chunk, offset) of rank `rank` (< len).
-    fn locate(&self, mut rank: usize) -> (usize, usize) {
-        for (ci, c) in self.chunks.iter().enumerate() {
-            if rank < c.len() {
-                return (ci, rank);
+    /// Rebuild the Fenwick tree of chunk lengths (O(chunks)).
+    fn rebuild_counts(&mut self) {
+        let n = self.chunks.len();
+        self.counts.clear();
+        self.counts.resize(n + 1, 0);
+        for i in 1..=n {
+            self.counts[i] += self.chunks[i - 1].len() as u32;
+            let j = i + (i & i.wrapping_neg());
+            if j <= n {
+                self.counts[j] += self.counts[i];
             }
-            rank -= c.len();
         }
-        (self.chunks.len(), 0)
+    }
+
+    fn count_add(&mut self, chunk: usize, by: u32) {
+        let mut i = chunk + 1;
+        while i < self.counts.len() {
+            self.counts[i] += by;
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    fn count_sub(&mut self, chunk: usize, by: u32) {
+        let mut i = chunk + 1;
+        while i < self.counts.len() {
+            self.counts[i] -= by;
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    /// Entries in the chunks before `chunk`.
+    fn before(&self, chunk: usize) -> usize {
+        let mut i = chunk.min(self.chunks.len());
+        let mut sum = 0usize;
+        while i > 0 {
+            sum += self.counts[i] as usize;
+            i -= i & i.wrapping_neg();
+        }
+        sum
+    }
+
+    /// (chunk, offset) of rank `rank` (< len): a descent of the Fenwick tree.
+    fn locate(&self, rank: usize) -> (usize, usize) {
+        let n = self.chunks.len();
+        if rank >= self.len() {
+            return (n, 0);
+        }
+        let (mut pos, mut left) = (0usize, rank);
+        let mut step = if n == 0 {
+            0
+        } else {
+            1 << (usize::BITS - 1 - n.leading_zeros())
+        };
+        while step > 0 {
+            let next = pos + step;
+            if next <= n && (self.counts[next] as usize) <= left {
+                pos = next;
+                left -= self.counts[next] as usize;
+            }
+            step >>= 1;
+        }
+        // `pos` chunks hold at most `rank` entries: the rank is in chunk `pos`.
+        (pos, left)
     }
 
     /// The 0-based rank of `member` in ascending order.
     pub(crate) fn rank(&self, member: &[u8]) -> Option<usize> {
         let score = self.score(member)?;
         let ci = self.chunk_for(score, member);
-        let before: usize = self.chunks[..ci].iter().map(Chunk::len).sum();
+        let before = self.before(ci);
         let at = self.chunks[ci]
             .binary_search_by(|(s, m)| cmp(*s, m.as_bytes(), score, member))
             .ok()?;
@@ -239,7 +306,7 @@ impl ZSet {
             let (s, m) = c.back().expect("chunks are never empty");
             !reached(*s, m.as_bytes())
         });
-        let before: usize = self.chunks[..ci].iter().map(Chunk::len).sum();
+        let before = self.before(ci);
         match self.chunks.get(ci) {
             Some(c) => before + c.partition_point(|(s, m)| !reached(*s, m.as_bytes())),
             None => before,
@@ -285,6 +352,7 @@ impl ZSet {
         if end - start == self.len() {
             self.scores.clear();
             self.chunks.clear();
+            self.counts.clear();
             return gone;
         }
         if end - start > self.len() / 2 {
@@ -306,6 +374,7 @@ impl ZSet {
                     v
                 })
                 .collect();
+            self.rebuild_counts();
             return gone;
         }
         for (s, m) in &gone {
@@ -320,6 +389,7 @@ impl ZSet {
         use std::mem::size_of;
         let map = super::heap_block(self.scores.capacity() * (size_of::<(Key, f64)>() + 1));
         let chunks = super::heap_block(self.chunks.capacity() * size_of::<Chunk>())
+            + super::heap_block(self.counts.capacity() * size_of::<u32>())
             + self
                 .chunks
                 .iter()
@@ -348,6 +418,16 @@ impl ZSet {
             .chunks
             .iter()
             .all(|c| !c.is_empty() && c.len() <= MAX_CHUNK));
+        let mut sum = 0;
+        for ci in 0..=self.chunks.len() {
+            assert_eq!(self.before(ci), sum, "entries before chunk {ci}");
+            if ci < self.chunks.len() {
+                for off in [0, self.chunks[ci].len() - 1] {
+                    assert_eq!(self.locate(sum + off), (ci, off));
+                }
+                sum += self.chunks[ci].len();
+            }
+        }
     }
 }
 
