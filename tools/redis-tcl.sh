@@ -27,9 +27,9 @@ for unit in "$@"; do
     --single "$unit" --ignore-encoding --ignore-digest \
     --skiptest "/propagate" --skiptest "/replica" $(for p in ${SKIP:-}; do printf -- '--skiptest /%s ' "$p"; done) \
     --tags "-needs:debug -needs:repl -needs:save" >"$log" 2>&1)
-  ok=$(grep -c '\[.*ok.*\]' "$log")
-  bad=$(grep -E '\[.*(err|exception).*\]' "$log")
-  if grep -q "All tests passed" "$log" && [ -z "$bad" ]; then
+  ok=$(grep -ac '\[.*ok.*\]' "$log")
+  bad=$(grep -a -A8 -E '\[.*(err|exception).*\]' "$log")
+  if grep -aq "All tests passed" "$log" && [ -z "$bad" ]; then
     echo "$unit: $ok ok, all passed"
   else
     echo "$unit: $ok ok, then:"

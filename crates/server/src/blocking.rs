@@ -45,6 +45,15 @@ pub(crate) enum BlockOp {
     /// BZPOPMIN / BZPOPMAX (`count` None: reply `[key, member, score]`) and BZMPOP (reply
     /// `[key, [[member, score], ...]]`).
     ZPop { max: bool, count: Option<usize> },
+    /// XREADGROUP BLOCK: reply the group's new entries of the first stream that got some,
+    /// delivered to `consumer` (pending unless `noack`).
+    XReadGroup {
+        group: Bytes,
+        consumer: Bytes,
+        noack: bool,
+        count: usize,
+        proto: confab_protocol::Protocol,
+    },
     /// XREAD BLOCK: reply the entries past `after[i]` of the stream `keys[i]` that got some.
     /// Reading consumes nothing, so every blocked reader of a stream is served.
     XRead {
@@ -123,6 +132,34 @@ impl Waiter {
     }
 }
 
+/// Clients blocked in XREADGROUP. While there are any, removing or overwriting a stream
+/// (DEL, SET, expiry, ...) records the key (see [`note_stream_gone`]) so they hear that it
+/// is gone, as Redis's `signalDeletedKeyAsReady` makes them.
+static GROUP_WAITERS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static GONE: std::cell::RefCell<Vec<(usize, Bytes)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A stream at `key` in database `db` was removed or replaced: clients blocked reading it
+/// with a group are told when the command is done (nothing to do when none are blocked).
+#[inline]
+pub(crate) fn note_stream_gone(db: usize, key: &[u8]) {
+    if GROUP_WAITERS.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    GONE.with(|g| g.borrow_mut().push((db, Bytes::copy_from_slice(key))));
+}
+
+/// Take the keys [`note_stream_gone`] recorded on this thread, into `ready`.
+#[inline]
+pub(crate) fn take_gone(ready: &mut Vec<(usize, Bytes)>) {
+    if GROUP_WAITERS.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    GONE.with(|g| ready.append(&mut g.borrow_mut()));
+}
+
 /// Every blocked client, by key and by client id.
 #[derive(Default)]
 pub(crate) struct Registry {
@@ -158,6 +195,9 @@ impl Registry {
         }
         inner.by_client.insert(w.client_id, w.clone());
         self.count.fetch_add(1, Ordering::Relaxed);
+        if matches!(w.op, BlockOp::XReadGroup { .. }) {
+            GROUP_WAITERS.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Remove `w` everywhere (idempotent).
@@ -180,6 +220,9 @@ impl Registry {
             }
         }
         self.count.fetch_sub(1, Ordering::Relaxed);
+        if matches!(w.op, BlockOp::XReadGroup { .. }) {
+            GROUP_WAITERS.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 
     fn waiters(&self, db: usize, key: &Bytes) -> Vec<Arc<Waiter>> {
@@ -351,7 +394,9 @@ pub(crate) fn pop_reply(op: &BlockOp, key: &Bytes, mut elems: Vec<Bytes>) -> Fra
             Frame::Array(elems.into_iter().map(Frame::Bulk).collect()),
         ]),
         BlockOp::Move { .. } => Frame::Bulk(elems.pop().unwrap_or_default()),
-        BlockOp::XRead { .. } | BlockOp::ZPop { .. } => Frame::NullArray,
+        BlockOp::XRead { .. } | BlockOp::XReadGroup { .. } | BlockOp::ZPop { .. } => {
+            Frame::NullArray
+        }
     }
 }
 
@@ -503,6 +548,29 @@ pub(crate) fn serve(shared: &Shared, ready: Vec<(usize, Bytes)>) {
                     }
                     continue;
                 }
+                if let BlockOp::XReadGroup { .. } = &w.op {
+                    match crate::cmd::groups::serve_waiter(&mut shard, &key, now, &w.op) {
+                        Ok(None) => w.unclaim(),
+                        Ok(Some((reply, created))) => {
+                            if created {
+                                crate::notify::note(
+                                    &ks.notify,
+                                    crate::notify::STREAM,
+                                    "xgroup-createconsumer",
+                                    db,
+                                    &key,
+                                );
+                            }
+                            shared.blocking.unregister(&w);
+                            w.deliver(reply);
+                        }
+                        Err(e) => {
+                            shared.blocking.unregister(&w);
+                            w.deliver(e);
+                        }
+                    }
+                    continue;
+                }
                 if let BlockOp::ZPop { max, count } = &w.op {
                     if !matches!(shard.get(&key, now).map(|e| &e.value), Some(Value::ZSet(_))) {
                         // Not a zset (yet): a list waiter on the same key may be served.
@@ -525,7 +593,9 @@ pub(crate) fn serve(shared: &Shared, ready: Vec<(usize, Bytes)>) {
                     BlockOp::Pop { left } => (*left, 1),
                     BlockOp::MPop { left, count } => (*left, *count),
                     BlockOp::Move { from_left, .. } => (*from_left, 1),
-                    BlockOp::XRead { .. } | BlockOp::ZPop { .. } => continue,
+                    BlockOp::XRead { .. } | BlockOp::XReadGroup { .. } | BlockOp::ZPop { .. } => {
+                        continue
+                    }
                 };
                 if matches!(shard.get(&key, now).map(|e| &e.value), Some(Value::ZSet(_))) {
                     // A zset waiter further on may be served.

@@ -459,8 +459,14 @@ async fn sweep_expired(shared: Arc<Shared>) {
                 let n = shared.keyspace.lock_one(i).reclaim_expired(now, PER_LOCK);
                 reclaimed += n as u64;
                 if n > 0 {
-                    // Their `expired` events, if configured (before the task may move).
+                    // Their `expired` events, if configured (before the task may move), and
+                    // clients blocked reading an expired stream with a group.
                     crate::notify::flush(&shared, &mut wakes);
+                    let mut gone = Vec::new();
+                    crate::blocking::take_gone(&mut gone);
+                    if !gone.is_empty() {
+                        crate::blocking::serve(&shared, gone);
+                    }
                 }
                 if n < PER_LOCK {
                     break;

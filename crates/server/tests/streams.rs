@@ -807,3 +807,148 @@ async fn xread_block_wakes_on_xadd_from_another_connection() {
     );
     srv.stop().await;
 }
+
+/// Consumer groups as a work queue: blocked XREADGROUP consumers are woken by XADD, each new
+/// entry goes to one consumer and stays pending until XACK; a consumer blocked on a group
+/// that is destroyed, or on a stream that is deleted, gets Redis's error at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumer_groups_hand_each_entry_to_one_blocked_consumer() {
+    let srv = TestServer::start().await;
+    let mut p = srv.client().await;
+    assert_eq!(
+        cmd(
+            &mut p,
+            &["XGROUP", "CREATE", "q", "workers", "$", "MKSTREAM"]
+        )
+        .await,
+        simple("OK")
+    );
+    let mut a = srv.client().await;
+    send(
+        &mut a,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "workers",
+            "a",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            "q",
+            ">",
+        ],
+    )
+    .await;
+    wait_blocked(&srv, 1).await;
+    let mut b = srv.client().await;
+    send(
+        &mut b,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "workers",
+            "b",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            "q",
+            ">",
+        ],
+    )
+    .await;
+    wait_blocked(&srv, 2).await;
+    // One entry: only the first consumer gets it; the second keeps waiting for the next.
+    cmd(&mut p, &["XADD", "q", "1-1", "job", "one"]).await;
+    let entry = |id: &str, v: &str| {
+        Frame::Array(vec![
+            bulk("q"),
+            Frame::Array(vec![Frame::Array(vec![
+                bulk(id),
+                Frame::Array(vec![bulk("job"), bulk(v)]),
+            ])]),
+        ])
+    };
+    assert_eq!(reply(&mut a).await, Frame::Array(vec![entry("1-1", "one")]));
+    wait_blocked(&srv, 1).await;
+    cmd(&mut p, &["XADD", "q", "2-1", "job", "two"]).await;
+    assert_eq!(reply(&mut b).await, Frame::Array(vec![entry("2-1", "two")]));
+    // Both pending, one per consumer, until acknowledged.
+    let pending = cmd(&mut p, &["XPENDING", "q", "workers"]).await;
+    assert_eq!(
+        pending,
+        Frame::Array(vec![
+            Frame::Integer(2),
+            bulk("1-1"),
+            bulk("2-1"),
+            Frame::Array(vec![
+                Frame::Array(vec![bulk("a"), bulk("1")]),
+                Frame::Array(vec![bulk("b"), bulk("1")]),
+            ]),
+        ])
+    );
+    assert_eq!(
+        cmd(&mut p, &["XACK", "q", "workers", "1-1", "2-1"]).await,
+        Frame::Integer(2)
+    );
+    assert_eq!(
+        cmd(&mut p, &["XPENDING", "q", "workers"]).await,
+        Frame::Array(vec![
+            Frame::Integer(0),
+            Frame::Null,
+            Frame::Null,
+            Frame::NullArray
+        ])
+    );
+    // The group goes while a consumer waits on it.
+    send(
+        &mut a,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "workers",
+            "a",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            "q",
+            ">",
+        ],
+    )
+    .await;
+    wait_blocked(&srv, 1).await;
+    assert_eq!(
+        cmd(&mut p, &["XGROUP", "DESTROY", "q", "workers"]).await,
+        Frame::Integer(1)
+    );
+    match reply(&mut a).await {
+        Frame::Error(e) => assert!(e.starts_with(b"NOGROUP"), "{e:?}"),
+        other => panic!("expected NOGROUP, got {other:?}"),
+    }
+    // The stream goes while a consumer waits on it.
+    cmd(&mut p, &["XGROUP", "CREATE", "q", "g2", "$"]).await;
+    send(
+        &mut b,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g2",
+            "b",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            "q",
+            ">",
+        ],
+    )
+    .await;
+    wait_blocked(&srv, 1).await;
+    assert_eq!(cmd(&mut p, &["DEL", "q"]).await, Frame::Integer(1));
+    assert_eq!(
+        reply(&mut b).await,
+        Frame::Error(Bytes::from_static(
+            b"UNBLOCKED the stream key no longer exists"
+        ))
+    );
+    wait_blocked(&srv, 0).await;
+    srv.stop().await;
+}

@@ -424,6 +424,10 @@ fn flushdb(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     for i in shards {
         ctx.locked.shard_at(i).clear();
     }
+    // Clients blocked on keys hear of it (XREADGROUP ones learn their stream is gone).
+    for k in ctx.shared.blocking.keys_in(db) {
+        ctx.signal_key_ready_in(db, &k);
+    }
     ok()
 }
 
@@ -435,6 +439,11 @@ fn flushall(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     }
     for i in 0..ctx.locked.keyspace().shard_count() {
         ctx.locked.shard_at(i).clear();
+    }
+    for db in 0..ctx.shared.config.databases {
+        for k in ctx.shared.blocking.keys_in(db) {
+            ctx.signal_key_ready_in(db, &k);
+        }
     }
     ok()
 }

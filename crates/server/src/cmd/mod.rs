@@ -9,6 +9,7 @@
 pub(crate) mod blocking;
 pub(crate) mod coll;
 pub(crate) mod conn;
+pub(crate) mod groups;
 pub(crate) mod hashes;
 pub(crate) mod keys;
 pub(crate) mod lists;
@@ -123,7 +124,7 @@ const CASE_FOLD: [[u64; 2]; MAX_NAME + 1] = {
 
 impl Commands {
     pub(crate) fn new() -> Self {
-        let families: [&[(&str, Handler, Plan)]; 14] = [
+        let families: [&[(&str, Handler, Plan)]; 15] = [
             blocking::COMMANDS,
             pubsub::COMMANDS,
             strings::COMMANDS,
@@ -138,6 +139,7 @@ impl Commands {
             tx::COMMANDS,
             zsets::COMMANDS,
             sort::COMMANDS,
+            groups::COMMANDS,
         ];
         let mut buckets = vec![Vec::new(); (MAX_NAME + 1) << 5];
         let mut defs = Vec::new();
@@ -676,6 +678,7 @@ pub(crate) fn dispatch(
         };
         (def.handler)(&mut ctx, args)
     };
+    crate::blocking::take_gone(&mut client.ready_keys);
     if !client.ready_keys.is_empty() {
         let ready = std::mem::take(&mut client.ready_keys);
         crate::blocking::serve(shared, ready);

@@ -34,7 +34,7 @@ pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
     ("xinfo", xinfo, Plan::Custom(xinfo_plan)),
 ];
 
-const INVALID_ID: &str = "ERR Invalid stream ID specified as stream command argument";
+pub(crate) const INVALID_ID: &str = "ERR Invalid stream ID specified as stream command argument";
 /// COUNT Redis uses for a blocked XREAD given none (`XREAD_BLOCKED_DEFAULT_COUNT`).
 #[allow(dead_code)] // for the blocking XREAD wiring
 pub(crate) const XREAD_BLOCKED_DEFAULT_COUNT: usize = 1000;
@@ -142,15 +142,22 @@ fn parse_id_generic(
 }
 
 /// An ID where `-` and `+` are not allowed (XADD, XDEL, XREAD, MINID, XSETID).
-fn parse_strict_id(arg: &[u8]) -> Result<StreamId, Frame> {
+pub(crate) fn parse_strict_id(arg: &[u8]) -> Result<StreamId, Frame> {
     parse_id_generic(arg, 0, true, false)
+        .map(|p| p.id)
+        .ok_or_else(|| err(INVALID_ID))
+}
+
+/// An ID where `-` and `+` are allowed (Redis's `streamParseIDOrReply`: XGROUP SETID).
+pub(crate) fn parse_id_or_reply(arg: &[u8]) -> Result<StreamId, Frame> {
+    parse_id_generic(arg, 0, false, false)
         .map(|p| p.id)
         .ok_or_else(|| err(INVALID_ID))
 }
 
 /// A range bound of XRANGE / XREVRANGE: `(` makes it exclusive (and then `-`/`+` are not
 /// allowed); returns the ID and whether it was exclusive.
-fn parse_interval_id(arg: &[u8], missing_seq: u64) -> Result<(StreamId, bool), Frame> {
+pub(crate) fn parse_interval_id(arg: &[u8], missing_seq: u64) -> Result<(StreamId, bool), Frame> {
     let exclusive = arg.len() > 1 && arg[0] == b'(';
     let parsed = if exclusive {
         parse_id_generic(&arg[1..], missing_seq, true, false)
@@ -165,7 +172,7 @@ fn parse_interval_id(arg: &[u8], missing_seq: u64) -> Result<(StreamId, bool), F
 // ---- Replies --------------------------------------------------------------------------------
 
 /// `[id, [field, value, ...]]`.
-fn entry_frame(id: StreamId, fields: &Fields) -> Frame {
+pub(crate) fn entry_frame(id: StreamId, fields: &Fields) -> Frame {
     Frame::Raw(crate::arena::build(entry_size(fields), |out| {
         put_entry(out, id, fields)
     }))
@@ -788,15 +795,8 @@ fn xinfo(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         Err(e) => return e,
     };
     match sub.as_str() {
-        "consumers" => err_owned(
-            format!(
-                "NOGROUP No such consumer group '{}' for key name '{}'",
-                String::from_utf8_lossy(&a[3]),
-                String::from_utf8_lossy(key)
-            )
-            .replace(['\r', '\n'], " "),
-        ),
-        "groups" => Frame::Array(vec![]),
+        "consumers" => super::groups::consumers_info(s, key, &a[3], now),
+        "groups" => super::groups::groups_info(s),
         _ => stream_info(s, &a[3..], &a[1]),
     }
 }
@@ -838,7 +838,7 @@ fn stream_info(s: &Stream, opts: &[Bytes], sub: &[u8]) -> Frame {
                     .next()
                     .map_or(Frame::Null, |(id, f)| entry_frame(id, f))
             };
-            m.push((bulk_str("groups"), int(0)));
+            m.push((bulk_str("groups"), int(s.groups.len() as i64)));
             m.push((bulk_str("first-entry"), edge(false)));
             m.push((bulk_str("last-entry"), edge(true)));
         }
@@ -847,7 +847,7 @@ fn stream_info(s: &Stream, opts: &[Bytes], sub: &[u8]) -> Frame {
                 bulk_str("entries"),
                 entries_frame(s.range(StreamId::MIN, StreamId::MAX, false), count),
             ));
-            m.push((bulk_str("groups"), Frame::Array(vec![])));
+            m.push((bulk_str("groups"), super::groups::groups_full(s, count)));
         }
     }
     Frame::Map(m)

@@ -3202,6 +3202,28 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         ..CommandSpec::EMPTY
     },
     CommandSpec {
+        name: "xack",
+        arity: -4,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@stream", "@fast"],
+        key_specs: &[
+            KeySpec::new(&["RW", "update"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "stream",
+        summary: "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.",
+        since: "5.0.0",
+        complexity: "O(1) for each message ID processed.",
+        args: &[
+            arg("key", "key").key_spec(0),
+            arg("group", "string"),
+            arg("id", "string").multiple(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
         name: "xadd",
         arity: -5,
         flags: &["write", "denyoom", "fast"],
@@ -3245,6 +3267,70 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         ..CommandSpec::EMPTY
     },
     CommandSpec {
+        name: "xautoclaim",
+        arity: -6,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@stream", "@fast"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[
+            KeySpec::new(&["RW", "delete"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "stream",
+        summary: "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.",
+        since: "6.2.0",
+        complexity: "O(1) if COUNT is small.",
+        history: &[
+            (
+                "7.0.0",
+                "Added an element to the reply array, containing deleted entries the command cleared from the PEL",
+            ),
+        ],
+        args: &[
+            arg("key", "key").key_spec(0),
+            arg("group", "string"),
+            arg("consumer", "string"),
+            arg("min-idle-time", "string"),
+            arg("start", "string"),
+            arg("count", "integer").token("COUNT").optional(),
+            pure_token("justid", "JUSTID").optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "xclaim",
+        arity: -6,
+        flags: &["write", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@stream", "@fast"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[
+            KeySpec::new(&["RW", "update"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "stream",
+        summary: "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.",
+        since: "5.0.0",
+        complexity: "O(log N) with N being the number of messages in the PEL of the consumer group.",
+        args: &[
+            arg("key", "key").key_spec(0),
+            arg("group", "string"),
+            arg("consumer", "string"),
+            arg("min-idle-time", "string"),
+            arg("id", "string").multiple(),
+            arg("ms", "integer").token("IDLE").optional(),
+            arg("unix-time-milliseconds", "unix-time").token("TIME").optional(),
+            arg("count", "integer").token("RETRYCOUNT").optional(),
+            pure_token("force", "FORCE").optional(),
+            pure_token("justid", "JUSTID").optional(),
+            arg("id", "string").token("LASTID").optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
         name: "xdel",
         arity: -3,
         flags: &["write", "fast"],
@@ -3260,6 +3346,17 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         since: "5.0.0",
         complexity: "O(1) for each single item to delete in the stream, regardless of the stream size.",
         args: &[arg("key", "key").key_spec(0), arg("id", "string").multiple()],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "xgroup",
+        arity: -2,
+        acl_categories: &["@slow"],
+        group: "stream",
+        summary: "A container for consumer groups commands",
+        since: "5.0.0",
+        complexity: "Depends on subcommand.",
+        subcommands: XGROUP_SUBCOMMANDS,
         ..CommandSpec::EMPTY
     },
     CommandSpec {
@@ -3287,6 +3384,37 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         since: "5.0.0",
         complexity: "O(1)",
         args: &[arg("key", "key").key_spec(0)],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "xpending",
+        arity: -3,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@stream", "@slow"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "stream",
+        summary: "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.",
+        since: "5.0.0",
+        complexity: "O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.",
+        history: &[("6.2.0", "Added the `IDLE` option and exclusive range intervals.")],
+        args: &[
+            arg("key", "key").key_spec(0),
+            arg("group", "string"),
+            block("filters", &[
+                arg("min-idle-time", "integer").token("IDLE").since("6.2.0").optional(),
+                arg("start", "string"),
+                arg("end", "string"),
+                arg("count", "integer"),
+                arg("consumer", "string").optional(),
+            ])
+            .optional(),
+        ],
         ..CommandSpec::EMPTY
     },
     CommandSpec {
@@ -3332,6 +3460,36 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         args: &[
             arg("count", "integer").token("COUNT").optional(),
             arg("milliseconds", "integer").token("BLOCK").optional(),
+            block("streams", &[
+                arg("key", "key").key_spec(0).multiple(),
+                arg("id", "string").multiple(),
+            ])
+            .token("STREAMS"),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "xreadgroup",
+        arity: -7,
+        flags: &["write", "blocking", "movablekeys"],
+        acl_categories: &["@write", "@stream", "@slow", "@blocking"],
+        key_specs: &[
+            KeySpec::new(
+                &["RO", "access"],
+                BeginSearch::Keyword("STREAMS", 4),
+                FindKeys::Range(-1, 1, 2),
+            ),
+        ],
+        group: "stream",
+        summary: "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.",
+        since: "5.0.0",
+        complexity: "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.",
+        args: &[
+            block("group_consumer", &[arg("group", "string"), arg("consumer", "string")])
+                .token("GROUP"),
+            arg("count", "integer").token("COUNT").optional(),
+            arg("milliseconds", "integer").token("BLOCK").optional(),
+            pure_token("noack", "NOACK").optional(),
             block("streams", &[
                 arg("key", "key").key_spec(0).multiple(),
                 arg("id", "string").multiple(),
@@ -4838,6 +4996,133 @@ static SLOWLOG_SUBCOMMANDS: &[CommandSpec] = &[
         summary: "Clear all entries from the slow log",
         since: "2.2.12",
         complexity: "O(N) where N is the number of entries in the slowlog",
+        ..CommandSpec::EMPTY
+    },
+];
+
+/// Subcommands of XGROUP.
+#[rustfmt::skip]
+static XGROUP_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "xgroup|create",
+        arity: -5,
+        flags: &["write", "denyoom"],
+        first_key: 2,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@write", "@stream", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["RW", "insert"], BeginSearch::Index(2), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "stream",
+        summary: "Create a consumer group.",
+        since: "5.0.0",
+        complexity: "O(1)",
+        history: &[("7.0.0", "Added the `entries_read` named argument.")],
+        args: &[
+            arg("key", "key").key_spec(0),
+            arg("groupname", "string"),
+            oneof("id", &[arg("id", "string"), pure_token("new_id", "$")]),
+            pure_token("mkstream", "MKSTREAM").optional(),
+            arg("entries_read", "integer").token("ENTRIESREAD").optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "xgroup|createconsumer",
+        arity: 5,
+        flags: &["write", "denyoom"],
+        first_key: 2,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@write", "@stream", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["RW", "insert"], BeginSearch::Index(2), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "stream",
+        summary: "Create a consumer in a consumer group.",
+        since: "6.2.0",
+        complexity: "O(1)",
+        args: &[
+            arg("key", "key").key_spec(0),
+            arg("groupname", "string"),
+            arg("consumername", "string"),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "xgroup|delconsumer",
+        arity: 5,
+        flags: &["write"],
+        first_key: 2,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@write", "@stream", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["RW", "delete"], BeginSearch::Index(2), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "stream",
+        summary: "Delete a consumer from a consumer group.",
+        since: "5.0.0",
+        complexity: "O(1)",
+        args: &[
+            arg("key", "key").key_spec(0),
+            arg("groupname", "string"),
+            arg("consumername", "string"),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "xgroup|destroy",
+        arity: 4,
+        flags: &["write"],
+        first_key: 2,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@write", "@stream", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["RW", "delete"], BeginSearch::Index(2), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "stream",
+        summary: "Destroy a consumer group.",
+        since: "5.0.0",
+        complexity: "O(N) where N is the number of entries in the group's pending entries list (PEL).",
+        args: &[arg("key", "key").key_spec(0), arg("groupname", "string")],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "xgroup|help",
+        arity: 2,
+        flags: &["loading", "stale"],
+        acl_categories: &["@stream", "@slow"],
+        group: "stream",
+        summary: "Show helpful text about the different subcommands",
+        since: "5.0.0",
+        complexity: "O(1)",
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "xgroup|setid",
+        arity: -5,
+        flags: &["write"],
+        first_key: 2,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@write", "@stream", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["RW", "update"], BeginSearch::Index(2), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "stream",
+        summary: "Set a consumer group to an arbitrary last delivered ID value.",
+        since: "5.0.0",
+        complexity: "O(1)",
+        history: &[("7.0.0", "Added the optional `entries_read` argument.")],
+        args: &[
+            arg("key", "key").key_spec(0),
+            arg("groupname", "string"),
+            oneof("id", &[arg("id", "string"), pure_token("new_id", "$")]),
+            arg("entries_read", "integer").token("ENTRIESREAD").optional(),
+        ],
         ..CommandSpec::EMPTY
     },
 ];

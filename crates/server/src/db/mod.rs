@@ -367,6 +367,9 @@ impl Shard {
             };
             e.expire_at = new_exp;
             let old = std::mem::replace(&mut e.value, value);
+            if matches!(old, Value::Stream(_)) {
+                crate::blocking::note_stream_gone(self.db, k);
+            }
             if old_exp != new_exp {
                 // Rare: fix the expiry index, which needs the stored key.
                 if let Some((stored, _)) = self.map.get_key_value(k) {
@@ -407,6 +410,9 @@ impl Shard {
 
     fn remove_raw(&mut self, key: &[u8]) -> Option<Entry> {
         let (k, entry) = self.map.remove_entry(key)?;
+        if matches!(entry.value, Value::Stream(_)) {
+            crate::blocking::note_stream_gone(self.db, key);
+        }
         if entry.expire_at != 0 {
             self.expires.remove(&(entry.expire_at, k));
         }

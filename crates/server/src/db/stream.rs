@@ -217,6 +217,117 @@ pub(crate) struct Stream {
     pub entries_added: u64,
     /// The largest ID ever deleted by XDEL (XINFO `max-deleted-entry-id`).
     pub max_deleted_id: StreamId,
+    /// Consumer groups by name, in byte order (Redis's radix tree order).
+    pub groups: BTreeMap<Bytes, Group>,
+}
+
+/// A consumer group: where it has read to, what it delivered and nobody acknowledged yet
+/// (the pending entries list, PEL), and its consumers.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Group {
+    /// The last entry delivered to the group (XREADGROUP `>` reads past it).
+    pub last_id: StreamId,
+    /// Entries the group has read, counting from the stream's first entry ever, when known
+    /// (XINFO `entries-read`, used for `lag`); `None` is Redis's "invalid" (-1).
+    pub entries_read: Option<u64>,
+    /// Delivered, unacknowledged entries.
+    pub pel: BTreeMap<StreamId, Nack>,
+    /// Consumers by name, in byte order.
+    pub consumers: BTreeMap<Bytes, Consumer>,
+}
+
+/// A pending entry: who has it, when it was last delivered (Unix ms), how often.
+#[derive(Clone, Debug)]
+pub(crate) struct Nack {
+    /// `None` only for an entry XCLAIM FORCE put in the PEL before claiming it.
+    pub consumer: Option<Bytes>,
+    pub delivery_ms: u64,
+    pub delivery_count: u64,
+}
+
+/// A consumer of a group.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Consumer {
+    /// When it last read or claimed (Unix ms; XINFO CONSUMERS `idle`).
+    pub seen_ms: u64,
+    /// Its pending entries (each also in the group's PEL, naming this consumer).
+    pub pel: std::collections::BTreeSet<StreamId>,
+}
+
+impl Stream {
+    /// Whether XDEL left a tombstone between `start` and the end of the stream (Redis's
+    /// `streamRangeHasTombstones(s, start, NULL)`).
+    pub(crate) fn tombstones_from(&self, start: StreamId) -> bool {
+        if self.entries.is_empty() || self.max_deleted_id == StreamId::MIN {
+            return false;
+        }
+        if self.first_id() > self.max_deleted_id {
+            return false;
+        }
+        start <= self.max_deleted_id
+    }
+
+    /// The count of entries from the first ever added up to `id`, when it can be known
+    /// (Redis's `streamEstimateDistanceFromFirstEverEntry`).
+    pub(crate) fn distance_from_first_ever(&self, id: StreamId) -> Option<u64> {
+        if self.entries_added == 0 {
+            return Some(0);
+        }
+        if self.entries.is_empty() && id <= self.last_id {
+            return Some(self.entries_added);
+        }
+        match id.cmp(&self.last_id) {
+            std::cmp::Ordering::Equal => return Some(self.entries_added),
+            std::cmp::Ordering::Greater => return None,
+            std::cmp::Ordering::Less => {}
+        }
+        let first = self.first_id();
+        if self.max_deleted_id == StreamId::MIN || self.max_deleted_id < first {
+            let len = self.entries.len() as u64;
+            match id.cmp(&first) {
+                std::cmp::Ordering::Less => return Some(self.entries_added - len),
+                std::cmp::Ordering::Equal => return Some(self.entries_added - len + 1),
+                std::cmp::Ordering::Greater => {}
+            }
+        }
+        None
+    }
+
+    /// A group's lag: entries not yet delivered to it, when it can be known (Redis's
+    /// `streamReplyWithCGLag`; negative when XGROUP ... ENTRIESREAD claimed more than the
+    /// stream ever had, as in Redis).
+    pub(crate) fn lag(&self, g: &Group) -> Option<i64> {
+        if self.entries_added == 0 {
+            return Some(0);
+        }
+        let added = self.entries_added as i64;
+        if let Some(read) = g.entries_read {
+            if !self.tombstones_from(g.last_id) {
+                return Some(added.wrapping_sub(read as i64));
+            }
+        }
+        self.distance_from_first_ever(g.last_id)
+            .map(|read| added.wrapping_sub(read as i64))
+    }
+
+    /// Account for delivering entry `id` to group `g` (Redis's `streamReplyWithRange` with a
+    /// group): its last ID and read counter move forward.
+    pub(crate) fn advance_group(&self, g: &mut Group, id: StreamId) {
+        if id <= g.last_id {
+            return;
+        }
+        match g.entries_read {
+            Some(read) if !self.tombstones_from(id) => g.entries_read = Some(read + 1),
+            _ if self.entries_added > 0 => g.entries_read = self.distance_from_first_ever(id),
+            _ => {}
+        }
+        g.last_id = id;
+    }
+
+    /// The fields of entry `id`, if it is there.
+    pub(crate) fn get(&self, id: StreamId) -> Option<&Fields> {
+        self.entries.get(&id)
+    }
 }
 
 impl Stream {
