@@ -901,6 +901,75 @@ class Gen:
     def g_ZUNION(self):
         return self.algebra(self.c(["ZUNION", "ZINTER", "ZDIFF", "ZINTERCARD"]), False)
 
+
+    # -- stream consumer groups (no BLOCK, no idle times in compared replies)
+    def grp(self):
+        return self.c(["g1", "g1", "g2", "nog"])
+
+    def cons(self):
+        return self.c(["c1", "c1", "c2", "c3"])
+
+    def gid(self):
+        return self.c(["$", "0", "$", "0-0"]) if self.p(0.6) else self.sid()
+
+    def g_XGROUP(self):
+        k, g = self.key(), self.grp()
+        sub = self.c(["CREATE", "CREATE", "CREATE", "SETID", "DESTROY", "CREATECONSUMER",
+                      "DELCONSUMER"])
+        if sub == "CREATE":
+            a = ["XGROUP", self.opt("CREATE"), k, g, self.gid()]
+            if self.p(0.5):
+                a.append(self.opt("MKSTREAM"))
+            if self.p(0.2):
+                a += [self.opt("ENTRIESREAD"), self.c(["0", "1", "5", "-1", "-2", "abc"])]
+            return a
+        if sub == "SETID":
+            a = ["XGROUP", self.opt("SETID"), k, g, self.gid()]
+            if self.p(0.3):
+                a += [self.opt("ENTRIESREAD"), self.c(["0", "2", "-1", "100"])]
+            return a
+        if sub == "DESTROY":
+            return ["XGROUP", self.opt("DESTROY"), k, g]
+        return ["XGROUP", self.opt(sub), k, g, self.cons()]
+
+    def g_XREADGROUP(self):
+        ks = self.keys(1, 2)
+        a = ["XREADGROUP", self.opt("GROUP"), self.grp(), self.cons()]
+        if self.p(0.4):
+            a += [self.opt("COUNT"), self.c(["0", "1", "2", "-1", "10"])]
+        if self.p(0.2):
+            a.append(self.opt("NOACK"))
+        a.append(self.opt("STREAMS"))
+        a += ks
+        return a + [self.c([">", ">", ">", "0", "0-0"]) if self.p(0.9) else self.sid()
+                    for _ in ks]
+
+    def g_XACK(self):
+        return ["XACK", self.key(), self.grp()] + [self.sid() for _ in range(self.r.randint(1, 3))]
+
+    def g_XPENDING(self):
+        return ["XPENDING", self.key(), self.grp()]
+
+    def g_XCLAIM(self):
+        a = ["XCLAIM", self.key(), self.grp(), self.cons(), "0"]
+        a += [self.sid() for _ in range(self.r.randint(1, 3))]
+        a.append("JUSTID")
+        if self.p(0.3):
+            a.append(self.opt("FORCE"))
+        if self.p(0.2):
+            a += [self.opt("LASTID"), self.sid()]
+        return a
+
+    def g_XAUTOCLAIM(self):
+        a = ["XAUTOCLAIM", self.key(), self.grp(), self.cons(), "0",
+             self.c(["0", "0-0", "-", "1-0", "5"])]
+        if self.p(0.5):
+            a += [self.opt("COUNT"), self.c(["1", "2", "10", "0"])]
+        return a + ["JUSTID"]
+
+    def g_XINFOG(self):
+        return ["XINFO", self.opt("GROUPS"), self.key()]
+
     # -- dispatch
     FAMILY_WEIGHTS = {
         "strings": (3, ["GET", "SET", "SET", "SET", "SETNX", "SETEX", "PSETEX", "MGET", "MSET",
@@ -923,6 +992,8 @@ class Gen:
                       "ZCARD", "ZCOUNT", "ZLEXCOUNT", "ZRANK", "ZREM", "ZREMRANGEBYRANK",
                       "ZREMRANGEBYSCORE", "ZREMRANGEBYLEX", "ZRANGE", "ZRANGE", "ZRANGEOLD",
                       "ZRANGESTORE", "ZPOP", "ZMPOP", "ZUNIONSTORE", "ZUNION"]),
+        "groups": (2, ["XADD", "XADD", "XGROUP", "XGROUP", "XREADGROUP", "XREADGROUP", "XACK",
+                       "XPENDING", "XCLAIM", "XAUTOCLAIM", "XINFOG", "XDEL", "XTRIM"]),
         "streams": (3, ["XADD", "XADD", "XADD", "XLEN", "XRANGE", "XREVRANGE", "XDEL", "XTRIM",
                         "XSETID", "XREAD"]),
         "extras": (1, ["TOUCH", "KEYS", "SWAPDB", "FLUSHDB", "PING", "ECHO", "WATCH", "UNWATCH",
