@@ -64,10 +64,15 @@ pub(crate) async fn serve(
     } else {
         shared.local_addr
     };
+    let fd = {
+        use std::os::fd::AsRawFd;
+        socket.as_raw_fd()
+    };
     let handle = Arc::new(ClientHandle {
         id,
         addr,
         laddr,
+        fd,
         created: Instant::now(),
         last_active_ms: crate::db::now_ms().into(),
         db: Default::default(),

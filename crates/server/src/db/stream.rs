@@ -359,7 +359,34 @@ impl Stream {
                             .sum::<usize>()
                 })
                 .sum::<usize>();
-        std::mem::size_of::<Stream>() + entries + nodes
+        // Groups: their names, PEL entries (one in the group's, one in a consumer's) and
+        // consumers, at B-tree slot cost.
+        let groups = self
+            .groups
+            .iter()
+            .map(|(name, g)| {
+                slots(1, std::mem::size_of::<(Bytes, Group)>())
+                    + super::heap_block(name.len())
+                    + slots(g.pel.len(), std::mem::size_of::<(StreamId, Nack)>())
+                    + g.pel
+                        .values()
+                        .map(|n| {
+                            n.consumer
+                                .as_ref()
+                                .map_or(0, |c| super::heap_block(c.len()))
+                        })
+                        .sum::<usize>()
+                    + g.consumers
+                        .iter()
+                        .map(|(cname, c)| {
+                            slots(1, std::mem::size_of::<(Bytes, Consumer)>())
+                                + super::heap_block(cname.len())
+                                + slots(c.pel.len(), std::mem::size_of::<StreamId>())
+                        })
+                        .sum::<usize>()
+            })
+            .sum::<usize>();
+        std::mem::size_of::<Stream>() + entries + nodes + groups
     }
 
     /// Number of live entries.
