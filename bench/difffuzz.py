@@ -212,9 +212,10 @@ STREAM_IDS = ["0-0", "0-1", "1-0", "1", "5-1", "5", "3-2", "2-0", "10-5", "-", "
 
 
 class Gen:
-    def __init__(self, rng, exclude=()):
+    def __init__(self, rng, exclude=(), families=()):
         self.r = rng
         self.exclude = set(exclude)
+        self.families = list(families)
         self.xms = 1  # explicit stream ids mostly move forward so XADD usually succeeds
 
     # -- helpers
@@ -904,7 +905,11 @@ class Gen:
 
     # -- stream consumer groups (no BLOCK, no idle times in compared replies)
     def grp(self):
-        return self.c(["g1", "g1", "g2", "nog"])
+        return self.c(["g1", "g1", "g1", "g2", "nog"])
+
+    def gkey(self):
+        # Mostly one key, so groups created on it are there for the reads that follow.
+        return "gs" if self.p(0.75) else self.key()
 
     def cons(self):
         return self.c(["c1", "c1", "c2", "c3"])
@@ -913,7 +918,7 @@ class Gen:
         return self.c(["$", "0", "$", "0-0"]) if self.p(0.6) else self.sid()
 
     def g_XGROUP(self):
-        k, g = self.key(), self.grp()
+        k, g = self.gkey(), self.grp()
         sub = self.c(["CREATE", "CREATE", "CREATE", "SETID", "DESTROY", "CREATECONSUMER",
                       "DELCONSUMER"])
         if sub == "CREATE":
@@ -933,7 +938,7 @@ class Gen:
         return ["XGROUP", self.opt(sub), k, g, self.cons()]
 
     def g_XREADGROUP(self):
-        ks = self.keys(1, 2)
+        ks = [self.gkey()] + ([self.gkey()] if self.p(0.2) else [])
         a = ["XREADGROUP", self.opt("GROUP"), self.grp(), self.cons()]
         if self.p(0.4):
             a += [self.opt("COUNT"), self.c(["0", "1", "2", "-1", "10"])]
@@ -945,13 +950,13 @@ class Gen:
                     for _ in ks]
 
     def g_XACK(self):
-        return ["XACK", self.key(), self.grp()] + [self.sid() for _ in range(self.r.randint(1, 3))]
+        return ["XACK", self.gkey(), self.grp()] + [self.sid() for _ in range(self.r.randint(1, 3))]
 
     def g_XPENDING(self):
-        return ["XPENDING", self.key(), self.grp()]
+        return ["XPENDING", self.gkey(), self.grp()]
 
     def g_XCLAIM(self):
-        a = ["XCLAIM", self.key(), self.grp(), self.cons(), "0"]
+        a = ["XCLAIM", self.gkey(), self.grp(), self.cons(), "0"]
         a += [self.sid() for _ in range(self.r.randint(1, 3))]
         a.append("JUSTID")
         if self.p(0.3):
@@ -961,14 +966,21 @@ class Gen:
         return a
 
     def g_XAUTOCLAIM(self):
-        a = ["XAUTOCLAIM", self.key(), self.grp(), self.cons(), "0",
+        a = ["XAUTOCLAIM", self.gkey(), self.grp(), self.cons(), "0",
              self.c(["0", "0-0", "-", "1-0", "5"])]
         if self.p(0.5):
             a += [self.opt("COUNT"), self.c(["1", "2", "10", "0"])]
         return a + ["JUSTID"]
 
+    def g_XADDG(self):
+        self.xms += 1
+        return ["XADD", "gs", "%d-%d" % (self.xms, self.r.randint(0, 2)), "f", self.c(VALS)]
+
+    def g_XDELG(self):
+        return ["XDEL", "gs", self.sid()]
+
     def g_XINFOG(self):
-        return ["XINFO", self.opt("GROUPS"), self.key()]
+        return ["XINFO", self.opt("GROUPS"), self.gkey()]
 
     # -- dispatch
     FAMILY_WEIGHTS = {
@@ -992,8 +1004,8 @@ class Gen:
                       "ZCARD", "ZCOUNT", "ZLEXCOUNT", "ZRANK", "ZREM", "ZREMRANGEBYRANK",
                       "ZREMRANGEBYSCORE", "ZREMRANGEBYLEX", "ZRANGE", "ZRANGE", "ZRANGEOLD",
                       "ZRANGESTORE", "ZPOP", "ZMPOP", "ZUNIONSTORE", "ZUNION"]),
-        "groups": (2, ["XADD", "XADD", "XGROUP", "XGROUP", "XREADGROUP", "XREADGROUP", "XACK",
-                       "XPENDING", "XCLAIM", "XAUTOCLAIM", "XINFOG", "XDEL", "XTRIM"]),
+        "groups": (2, ["XADDG", "XADDG", "XADDG", "XGROUP", "XGROUP", "XREADGROUP", "XREADGROUP",
+                       "XACK", "XPENDING", "XCLAIM", "XAUTOCLAIM", "XINFOG", "XDELG", "XADD"]),
         "streams": (3, ["XADD", "XADD", "XADD", "XLEN", "XRANGE", "XREVRANGE", "XDEL", "XTRIM",
                         "XSETID", "XREAD"]),
         "extras": (1, ["TOUCH", "KEYS", "SWAPDB", "FLUSHDB", "PING", "ECHO", "WATCH", "UNWATCH",
@@ -1003,7 +1015,7 @@ class Gen:
 
     def one(self, fam=None):
         if fam is None:
-            fams = list(self.FAMILY_WEIGHTS)
+            fams = self.families or list(self.FAMILY_WEIGHTS)
             fam = self.r.choices(fams, [self.FAMILY_WEIGHTS[f][0] for f in fams])[0]
         names = [n for n in self.FAMILY_WEIGHTS[fam][1] if n not in self.exclude]
         if not names:
@@ -1354,6 +1366,8 @@ def main():
     ap.add_argument("--resp3", action="store_true", help="HELLO 3 on both connections first")
     ap.add_argument("--exclude", default="", help="comma-separated command names not to "
                     "generate (MULTI excludes transactions)")
+    ap.add_argument("--families", default="", help="comma-separated command families to draw "
+                    "from (e.g. groups,streams; default all)")
     ap.add_argument("--no-reduce", action="store_true")
     ap.add_argument("--max-reports", type=int, default=2,
                     help="full reports per distinct signature (the rest are only counted)")
@@ -1376,7 +1390,7 @@ def main():
     nseq = 0
     for i in seqs:
         rng = random.Random("%s-%d" % (args.seed, i))
-        gen = Gen(rng, excl)
+        gen = Gen(rng, excl, [f for f in args.families.split(",") if f])
         cmds = gen.sequence(rng.randint(5, args.length))
         nseq += 1
         if args.verbose:
