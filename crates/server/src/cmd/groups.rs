@@ -179,8 +179,9 @@ fn xgroup(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             if s.groups.contains_key(&group[..]) {
                 return err("BUSYGROUP Consumer Group name already exists");
             }
+            // (A copy: the argument is a slice of the connection's read buffer.)
             s.groups.insert(
-                group.clone(),
+                Bytes::copy_from_slice(group),
                 Group {
                     last_id: id,
                     entries_read,
@@ -483,9 +484,10 @@ fn xreadgroup(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         } else {
             x.count
         };
+        // Copies: the arguments are slices of the connection's read buffer.
         let op = crate::blocking::BlockOp::XReadGroup {
-            group: x.group.clone(),
-            consumer: x.consumer.clone(),
+            group: Bytes::copy_from_slice(&x.group),
+            consumer: Bytes::copy_from_slice(&x.consumer),
             noack: x.noack,
             count,
             proto: ctx.client.proto,
@@ -840,7 +842,7 @@ fn xclaim(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             }
         });
     }
-    s.groups.insert(a[2].clone(), g);
+    s.groups.insert(Bytes::copy_from_slice(&a[2]), g);
     if created {
         ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
     }
@@ -946,7 +948,7 @@ fn xautoclaim(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             break;
         }
     }
-    s.groups.insert(a[2].clone(), g);
+    s.groups.insert(Bytes::copy_from_slice(&a[2]), g);
     if created {
         ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
     }
