@@ -317,11 +317,10 @@ pub(crate) fn pop_zset(
     if max {
         out.reverse();
     }
+    // (The lookup marked the watchers.)
     let emptied = z.is_empty();
     if emptied {
         shard.remove(key, now);
-    } else {
-        shard.touch(key);
     }
     Some((out, emptied))
 }

@@ -1,12 +1,171 @@
-//! Helpers shared by the collection families (hashes, sets): typed access to a key's value,
-//! HSCAN/SSCAN cursors, and random picks for HRANDFIELD / SRANDMEMBER / SPOP.
+//! Helpers shared by the collection families (hashes, sets, sorted sets): typed access to a
+//! key's value ([`with`], [`with_mut`]), HSCAN/SSCAN cursors, and random picks for
+//! HRANDFIELD / SRANDMEMBER / SPOP.
 
 use bytes::Bytes;
 use confab_protocol::Frame;
 
-use super::{err, parse_i64, syntax, wrongtype, NOT_INTEGER};
-use crate::db::{Entry, Shard, Value};
-use crate::glob;
+use super::{err, parse_i64, syntax, wrongtype, Ctx, NOT_INTEGER};
+use crate::db::zset::ZSet;
+use crate::db::{Entry, HashValue, SetValue, Shard, Value};
+use crate::{glob, notify};
+
+/// A collection type with the typed access below: its TYPE name, its keyspace-event class,
+/// and its place in [`Value`].
+pub(crate) trait Collection: Sized {
+    const TYPE: &'static str;
+    const CLASS: u32;
+    fn new_value() -> Value;
+    fn of(v: &Value) -> Option<&Self>;
+    fn of_mut(v: &mut Value) -> Option<&mut Self>;
+    fn empty(&self) -> bool;
+}
+
+impl Collection for HashValue {
+    const TYPE: &'static str = "hash";
+    const CLASS: u32 = notify::HASH;
+    fn new_value() -> Value {
+        Value::Hash(Box::default())
+    }
+    fn of(v: &Value) -> Option<&Self> {
+        match v {
+            Value::Hash(h) => Some(h),
+            _ => None,
+        }
+    }
+    fn of_mut(v: &mut Value) -> Option<&mut Self> {
+        match v {
+            Value::Hash(h) => Some(h),
+            _ => None,
+        }
+    }
+    fn empty(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+impl Collection for SetValue {
+    const TYPE: &'static str = "set";
+    const CLASS: u32 = notify::SET;
+    fn new_value() -> Value {
+        Value::Set(Box::default())
+    }
+    fn of(v: &Value) -> Option<&Self> {
+        match v {
+            Value::Set(s) => Some(s),
+            _ => None,
+        }
+    }
+    fn of_mut(v: &mut Value) -> Option<&mut Self> {
+        match v {
+            Value::Set(s) => Some(s),
+            _ => None,
+        }
+    }
+    fn empty(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+impl Collection for ZSet {
+    const TYPE: &'static str = "zset";
+    const CLASS: u32 = notify::ZSET;
+    fn new_value() -> Value {
+        Value::ZSet(Box::default())
+    }
+    fn of(v: &Value) -> Option<&Self> {
+        match v {
+            Value::ZSet(z) => Some(z),
+            _ => None,
+        }
+    }
+    fn of_mut(v: &mut Value) -> Option<&mut Self> {
+        match v {
+            Value::ZSet(z) => Some(z),
+            _ => None,
+        }
+    }
+    fn empty(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+/// Store a command's result at `dst` (SINTERSTORE, ZUNIONSTORE, SORT ... STORE & co):
+/// `value` replaces whatever `dst` held, with the `class` keyspace event `event` (and clients
+/// blocked on `dst` may be served from it); an empty result (`None`) deletes `dst` instead,
+/// with `del` if it existed.
+pub(crate) fn store(
+    ctx: &mut Ctx<'_, '_>,
+    dst: &[u8],
+    value: Option<Value>,
+    class: u32,
+    event: &'static str,
+) {
+    let now = ctx.now;
+    let shard = ctx.shard(dst);
+    match value {
+        None => {
+            if shard.remove(dst, now).is_some() {
+                ctx.notify(notify::GENERIC, "del", dst);
+            }
+        }
+        Some(v) => {
+            let servable = v.serves_waiters();
+            shard.insert(dst, v, 0);
+            ctx.notify(class, event, dst);
+            if servable {
+                ctx.signal_key_ready(dst);
+            }
+        }
+    }
+}
+
+/// Run `f` on the collection at `key` for reading (`None` if missing); WRONGTYPE if the key
+/// holds another type.
+pub(crate) fn with<T: Collection, R>(
+    ctx: &mut Ctx<'_, '_>,
+    key: &[u8],
+    f: impl FnOnce(Option<&T>) -> R,
+) -> Result<R, Frame> {
+    let now = ctx.now;
+    Ok(f(read(ctx.shard(key), key, now, T::TYPE)?.and_then(T::of)))
+}
+
+/// Run `f` on the collection at `key` for writing (created when `create`), then drop the key
+/// if `f` emptied it (a key created for a command that then added nothing goes without a
+/// trace). `f` sets `Changed` when it changed anything: then the watchers are marked and the
+/// keyspace events sent, the command's `event` and `del` if the key went.
+pub(crate) fn with_mut<T: Collection, R>(
+    ctx: &mut Ctx<'_, '_>,
+    key: &[u8],
+    create: bool,
+    event: &'static str,
+    f: impl FnOnce(Option<&mut T>, &mut Changed) -> R,
+) -> Result<R, Frame> {
+    let now = ctx.now;
+    let shard = ctx.shard(key);
+    let make: Option<fn() -> Value> = create.then_some(T::new_value as fn() -> Value);
+    let mut changed = Changed(false);
+    let (r, empty) = match write_unmarked(shard, key, now, T::TYPE, make)?.and_then(T::of_mut) {
+        Some(c) => {
+            let r = f(Some(&mut *c), &mut changed);
+            (r, c.empty())
+        }
+        None => (f(None, &mut changed), false),
+    };
+    if empty {
+        shard.remove(key, now);
+    } else if changed.0 {
+        shard.touch(key);
+    }
+    if changed.0 {
+        ctx.notify(T::CLASS, event, key);
+        if empty {
+            ctx.notify(notify::GENERIC, "del", key);
+        }
+    }
+    Ok(r)
+}
 
 /// Options of HSCAN / SSCAN: `cursor [MATCH pattern] [COUNT count]`.
 pub(crate) struct ScanOpts {

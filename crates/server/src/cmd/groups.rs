@@ -22,7 +22,11 @@ use crate::notify;
 
 pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
     ("xgroup", xgroup, Plan::Custom(key_at_2)),
-    ("xreadgroup", xreadgroup, Plan::Custom(xreadgroup_plan)),
+    (
+        "xreadgroup",
+        xreadgroup,
+        Plan::Custom(super::streams::xread_plan),
+    ),
     ("xack", xack, Plan::Keys),
     ("xpending", xpending, Plan::Keys),
     ("xclaim", xclaim, Plan::Keys),
@@ -87,14 +91,6 @@ const XGROUP_HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-/// `ERR unknown subcommand or wrong number of arguments for '<sub>'. Try XGROUP HELP.`
-fn xgroup_syntax(sub: &[u8]) -> Frame {
-    err_owned(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try XGROUP HELP.",
-        text(&sub[..sub.len().min(128)])
-    ))
-}
-
 /// # Format
 /// `XGROUP CREATE key group id|$ [MKSTREAM] [ENTRIESREAD n]` / `XGROUP SETID key group id|$
 /// [ENTRIESREAD n]` / `XGROUP DESTROY key group` / `XGROUP CREATECONSUMER key group
@@ -127,7 +123,7 @@ fn xgroup(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             }
             i += 2;
         } else {
-            return xgroup_syntax(&a[1]);
+            return super::conn::subcommand_syntax_error(a);
         }
     }
     let key = &a[2];
@@ -253,86 +249,11 @@ fn xgroup(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             ctx.notify(notify::STREAM, "xgroup-delconsumer", key);
             int(c.pel.len() as i64)
         }
-        _ => xgroup_syntax(&a[1]),
+        _ => super::conn::subcommand_syntax_error(a),
     }
 }
 
 // ---- XREADGROUP -----------------------------------------------------------------------------
-
-/// XREADGROUP's options, up to STREAMS.
-struct ReadGroupArgs {
-    group: Bytes,
-    consumer: Bytes,
-    count: usize,
-    block: Option<u64>,
-    noack: bool,
-    streams_at: usize,
-    streams: usize,
-}
-
-fn parse_xreadgroup(a: &[Bytes]) -> Result<ReadGroupArgs, Frame> {
-    let (mut count, mut block, mut noack) = (0usize, None, false);
-    let mut names: Option<(Bytes, Bytes)> = None;
-    let mut i = 1;
-    let mut streams = None;
-    while i < a.len() {
-        let more = a.len() - i - 1;
-        let o = &a[i][..];
-        if eq_ic(o, "block") && more > 0 {
-            i += 1;
-            let ms = parse_i64(&a[i])
-                .ok_or_else(|| err("ERR timeout is not an integer or out of range"))?;
-            if ms < 0 {
-                return Err(err("ERR timeout is negative"));
-            }
-            block = Some(ms as u64);
-        } else if eq_ic(o, "count") && more > 0 {
-            i += 1;
-            count = parse_i64(&a[i]).ok_or_else(|| err(NOT_INTEGER))?.max(0) as usize;
-        } else if eq_ic(o, "streams") && more > 0 {
-            let at = i + 1;
-            let n = a.len() - at;
-            if !n.is_multiple_of(2) {
-                return Err(err("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified."));
-            }
-            streams = Some((at, n / 2));
-            break;
-        } else if eq_ic(o, "group") && more >= 2 {
-            names = Some((a[i + 1].clone(), a[i + 2].clone()));
-            i += 2;
-        } else if eq_ic(o, "noack") {
-            noack = true;
-        } else {
-            return Err(syntax());
-        }
-        i += 1;
-    }
-    let Some((streams_at, streams)) = streams else {
-        return Err(syntax());
-    };
-    let Some((group, consumer)) = names else {
-        return Err(err("ERR Missing GROUP option for XREADGROUP"));
-    };
-    Ok(ReadGroupArgs {
-        group,
-        consumer,
-        count,
-        block,
-        noack,
-        streams_at,
-        streams,
-    })
-}
-
-fn xreadgroup_plan(ks: &Keyspace, db: usize, a: &[Bytes]) -> ShardSet {
-    match parse_xreadgroup(a) {
-        Ok(x) => a[x.streams_at..x.streams_at + x.streams]
-            .iter()
-            .map(|k| ks.shard_index(db, k))
-            .collect(),
-        Err(_) => ShardSet::new(),
-    }
-}
 
 /// Deliver the entries of `s` after the group's last ID to `consumer` (at most `count`,
 /// 0 = all): the group moves forward and, unless `noack`, each entry becomes pending for the
@@ -423,9 +344,12 @@ fn deliver_history(
 /// `XREADGROUP GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key
 /// [key ...] id [id ...]`
 fn xreadgroup(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
-    let x = match parse_xreadgroup(a) {
+    let x = match super::streams::parse_xread(a) {
         Ok(x) => x,
         Err(e) => return e,
+    };
+    let Some((group, consumer_name)) = &x.group else {
+        return err("ERR Missing GROUP option for XREADGROUP");
     };
     let keys = &a[x.streams_at..x.streams_at + x.streams];
     let id_args = &a[x.streams_at + x.streams..];
@@ -435,13 +359,13 @@ fn xreadgroup(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     for (key, arg) in keys.iter().zip(id_args) {
         let has_group = match stream_mut(ctx.shard(key), key, now) {
             Err(e) => return e,
-            Ok(s) => s.is_some_and(|s| s.groups.contains_key(&x.group[..])),
+            Ok(s) => s.is_some_and(|s| s.groups.contains_key(&group[..])),
         };
         if !has_group {
             return err_owned(format!(
                 "NOGROUP No such key '{}' or consumer group '{}' in XREADGROUP with GROUP option",
                 text(key),
-                text(&x.group)
+                text(group)
             ));
         }
         history.push(match &arg[..] {
@@ -461,16 +385,16 @@ fn xreadgroup(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             continue;
         };
         let (frame, created) = match hist {
-            Some(after) => deliver_history(s, &x.group, &x.consumer, *after, x.count, now),
+            Some(after) => deliver_history(s, group, consumer_name, *after, x.count, now),
             None => {
                 let ready = s
                     .last_entry_id()
-                    .zip(s.groups.get(&x.group[..]))
+                    .zip(s.groups.get(&group[..]))
                     .is_some_and(|(last, g)| last > g.last_id);
                 if !ready {
                     continue;
                 }
-                deliver_new(s, &x.group, &x.consumer, x.count, x.noack, now)
+                deliver_new(s, group, consumer_name, x.count, x.noack, now)
             }
         };
         if created {
@@ -486,8 +410,8 @@ fn xreadgroup(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         };
         // Copies: the arguments are slices of the connection's read buffer.
         let op = crate::blocking::BlockOp::XReadGroup {
-            group: Bytes::copy_from_slice(&x.group),
-            consumer: Bytes::copy_from_slice(&x.consumer),
+            group: Bytes::copy_from_slice(group),
+            consumer: Bytes::copy_from_slice(consumer_name),
             noack: x.noack,
             count,
             proto: ctx.client.proto,
@@ -699,8 +623,7 @@ fn claim(
     justid: bool,
     now: u64,
 ) -> bool {
-    let created = !g.consumers.contains_key(name);
-    consumer(g, name, now);
+    let (_, created) = consumer(g, name, now);
     let Some(n) = g.pel.get_mut(&id) else {
         return created;
     };

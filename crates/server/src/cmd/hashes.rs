@@ -3,7 +3,6 @@
 //! Replies and errors follow Redis 7.0's t_hash.c. Fields keep insertion order, so small
 //! hashes list fields exactly as Redis's listpack encoding does.
 
-use crate::notify;
 use bytes::Bytes;
 use confab_protocol::{Frame, Protocol};
 
@@ -12,7 +11,7 @@ use super::strings::{own, LongDouble};
 use super::{
     arity_error, bulk, eq_ic, err, int, ok, parse_i64, syntax, Ctx, Handler, Plan, NOT_INTEGER,
 };
-use crate::db::{HashValue, Value};
+use crate::db::HashValue;
 
 pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
     ("hset", hset, Plan::Keys),
@@ -33,25 +32,16 @@ pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
     ("hscan", hscan, Plan::Keys),
 ];
 
-fn new_hash() -> Value {
-    Value::Hash(Box::default())
-}
-
 /// Read access to the hash at `key`.
 fn with_hash<R>(
     ctx: &mut Ctx<'_, '_>,
     key: &[u8],
     f: impl FnOnce(Option<&HashValue>) -> R,
 ) -> Result<R, Frame> {
-    let now = ctx.now;
-    match coll::read(ctx.shard(key), key, now, "hash")? {
-        Some(Value::Hash(h)) => Ok(f(Some(h))),
-        _ => Ok(f(None)),
-    }
+    coll::with(ctx, key, f)
 }
 
-/// Write access to the hash at `key` (created when `create`); the key is deleted if the
-/// hash ends up empty.
+/// Write access to the hash at `key` (see [`coll::with_mut`]).
 fn with_hash_mut<R>(
     ctx: &mut Ctx<'_, '_>,
     key: &[u8],
@@ -59,31 +49,7 @@ fn with_hash_mut<R>(
     event: &'static str,
     f: impl FnOnce(Option<&mut HashValue>, &mut Changed) -> R,
 ) -> Result<R, Frame> {
-    let now = ctx.now;
-    let shard = ctx.shard(key);
-    let make: Option<fn() -> Value> = create.then_some(new_hash as fn() -> Value);
-    let mut changed = Changed(false);
-    let (r, empty) = match coll::write_unmarked(shard, key, now, "hash", make)? {
-        Some(Value::Hash(h)) => {
-            let r = f(Some(h), &mut changed);
-            (r, h.is_empty())
-        }
-        _ => (f(None, &mut changed), false),
-    };
-    if empty {
-        // (A key created for a command that then added nothing goes without a trace.)
-        shard.remove(key, now);
-    } else if changed.0 {
-        shard.touch(key);
-    }
-    if changed.0 {
-        // Keyspace notifications: the command's event, then `del` if it emptied the hash.
-        ctx.notify(notify::HASH, event, key);
-        if empty {
-            ctx.notify(notify::GENERIC, "del", key);
-        }
-    }
-    Ok(r)
+    coll::with_mut(ctx, key, create, event, f)
 }
 
 fn reply<T: Into<Frame>>(r: Result<T, Frame>) -> Frame {

@@ -33,10 +33,6 @@ pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
     ("sscan", sscan, Plan::Keys),
 ];
 
-fn new_set() -> Value {
-    Value::Set(Box::default())
-}
-
 /// A copy of the set at `key` (empty if missing), or WRONGTYPE.
 fn read_set(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Option<SetValue>, Frame> {
     let now = ctx.now;
@@ -51,13 +47,10 @@ fn with_set<R>(
     key: &[u8],
     f: impl FnOnce(Option<&SetValue>) -> R,
 ) -> Result<R, Frame> {
-    let now = ctx.now;
-    match coll::read(ctx.shard(key), key, now, "set")? {
-        Some(Value::Set(s)) => Ok(f(Some(s))),
-        _ => Ok(f(None)),
-    }
+    coll::with(ctx, key, f)
 }
 
+/// Write access to the set at `key` (see [`coll::with_mut`]).
 fn with_set_mut<R>(
     ctx: &mut Ctx<'_, '_>,
     key: &[u8],
@@ -65,31 +58,7 @@ fn with_set_mut<R>(
     event: &'static str,
     f: impl FnOnce(Option<&mut SetValue>, &mut Changed) -> R,
 ) -> Result<R, Frame> {
-    let now = ctx.now;
-    let shard = ctx.shard(key);
-    let make: Option<fn() -> Value> = create.then_some(new_set as fn() -> Value);
-    let mut changed = Changed(false);
-    let (r, empty) = match coll::write_unmarked(shard, key, now, "set", make)? {
-        Some(Value::Set(s)) => {
-            let r = f(Some(s), &mut changed);
-            (r, s.is_empty())
-        }
-        _ => (f(None, &mut changed), false),
-    };
-    if empty {
-        // (A key created for a command that then added nothing goes without a trace.)
-        shard.remove(key, now);
-    } else if changed.0 {
-        shard.touch(key);
-    }
-    if changed.0 {
-        // Keyspace notifications: the command's event, then `del` if it emptied the set.
-        ctx.notify(notify::SET, event, key);
-        if empty {
-            ctx.notify(notify::GENERIC, "del", key);
-        }
-    }
-    Ok(r)
+    coll::with_mut(ctx, key, create, event, f)
 }
 
 fn reply(r: Result<Frame, Frame>) -> Frame {
@@ -321,22 +290,14 @@ fn store(ctx: &mut Ctx<'_, '_>, a: &[Bytes], op: Op) -> Frame {
         Ok(s) => s,
         Err(e) => return e,
     };
-    let now = ctx.now;
     let n = result.len() as i64;
-    let shard = ctx.shard(&a[1]);
-    if result.is_empty() {
-        if shard.remove(&a[1], now).is_some() {
-            ctx.notify(notify::GENERIC, "del", &a[1]);
-        }
-    } else {
-        shard.insert(&a[1], Value::Set(Box::new(result)), 0);
-        let event = match op {
-            Op::Inter => "sinterstore",
-            Op::Union => "sunionstore",
-            Op::Diff => "sdiffstore",
-        };
-        ctx.notify(notify::SET, event, &a[1]);
-    }
+    let event = match op {
+        Op::Inter => "sinterstore",
+        Op::Union => "sunionstore",
+        Op::Diff => "sdiffstore",
+    };
+    let value = (!result.is_empty()).then(|| Value::Set(Box::new(result)));
+    coll::store(ctx, &a[1], value, notify::SET, event);
     int(n)
 }
 

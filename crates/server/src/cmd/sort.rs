@@ -238,19 +238,13 @@ fn sort_generic(ctx: &mut Ctx<'_, '_>, a: &[Bytes], readonly: bool) -> Frame {
         );
     };
     let n = out.len() as i64;
-    let shard = ctx.shard(&dst);
-    if out.is_empty() {
-        if shard.remove(&dst, now).is_some() {
-            ctx.notify(notify::GENERIC, "del", &dst);
-        }
-    } else {
-        let list = out
-            .into_iter()
-            .map(|v| crate::db::Key::new(&v.unwrap_or_default()))
-            .collect();
-        shard.insert(&dst, Value::List(list), 0);
-        ctx.notify(notify::LIST, "sortstore", &dst);
-        ctx.signal_key_ready(&dst);
-    }
+    let value = (!out.is_empty()).then(|| {
+        Value::List(
+            out.into_iter()
+                .map(|v| crate::db::Key::new(&v.unwrap_or_default()))
+                .collect(),
+        )
+    });
+    super::coll::store(ctx, &dst, value, notify::LIST, "sortstore");
     int(n)
 }

@@ -479,7 +479,7 @@ fn range_entries(ctx: &mut Ctx<'_, '_>, a: &[Bytes], rev: bool) -> Result<Frame,
 
 // ---- XREAD ------------------------------------------------------------------------------------
 
-/// XREAD's options, before the IDs (which need the keys) are resolved.
+/// XREAD's and XREADGROUP's options, before the IDs (which need the keys) are resolved.
 pub(crate) struct XreadArgs {
     /// Entries per stream; 0 = all.
     pub count: usize,
@@ -489,15 +489,27 @@ pub(crate) struct XreadArgs {
     pub streams_at: usize,
     /// Number of streams.
     pub streams: usize,
+    /// XREADGROUP's `GROUP group consumer` (always there for XREADGROUP).
+    pub group: Option<(Bytes, Bytes)>,
+    /// XREADGROUP's `NOACK`.
+    pub noack: bool,
 }
 
 const UNBALANCED: &str =
     "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.";
 
-/// Parse XREAD's options as `xreadCommand` does, up to and including STREAMS.
+/// Parse XREAD's or XREADGROUP's options as `xreadCommand` does, up to and including
+/// STREAMS; which command it is comes from the name's length, as there.
 pub(crate) fn parse_xread(a: &[Bytes]) -> Result<XreadArgs, Frame> {
-    let mut count = 0;
-    let mut block = None;
+    let xreadgroup = a[0].len() == 10;
+    let mut x = XreadArgs {
+        count: 0,
+        block: None,
+        streams_at: 0,
+        streams: 0,
+        group: None,
+        noack: false,
+    };
     let mut i = 1;
     while i < a.len() {
         let more = a.len() - i - 1;
@@ -509,30 +521,36 @@ pub(crate) fn parse_xread(a: &[Bytes]) -> Result<XreadArgs, Frame> {
             if ms < 0 {
                 return Err(err("ERR timeout is negative"));
             }
-            block = Some(ms as u64);
+            x.block = Some(ms as u64);
         } else if eq_ic(o, "count") && more > 0 {
             i += 1;
-            count = parse_i64(&a[i]).ok_or_else(|| err(NOT_INTEGER))?.max(0) as usize;
+            x.count = parse_i64(&a[i]).ok_or_else(|| err(NOT_INTEGER))?.max(0) as usize;
         } else if eq_ic(o, "streams") && more > 0 {
-            let streams_at = i + 1;
-            let n = a.len() - streams_at;
+            x.streams_at = i + 1;
+            let n = a.len() - x.streams_at;
             if !n.is_multiple_of(2) {
                 return Err(err(UNBALANCED));
             }
-            return Ok(XreadArgs {
-                count,
-                block,
-                streams_at,
-                streams: n / 2,
-            });
+            x.streams = n / 2;
+            if xreadgroup && x.group.is_none() {
+                return Err(err("ERR Missing GROUP option for XREADGROUP"));
+            }
+            return Ok(x);
         } else if eq_ic(o, "group") && more >= 2 {
-            return Err(err(
-                "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
-            ));
+            if !xreadgroup {
+                return Err(err(
+                    "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
+                ));
+            }
+            x.group = Some((a[i + 1].clone(), a[i + 2].clone()));
+            i += 2;
         } else if eq_ic(o, "noack") {
-            return Err(err(
-                "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
-            ));
+            if !xreadgroup {
+                return Err(err(
+                    "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
+                ));
+            }
+            x.noack = true;
         } else {
             return Err(syntax());
         }
@@ -541,8 +559,8 @@ pub(crate) fn parse_xread(a: &[Bytes]) -> Result<XreadArgs, Frame> {
     Err(syntax())
 }
 
-/// XREAD locks the keys after STREAMS (movable keys).
-fn xread_plan(ks: &Keyspace, db: usize, a: &[Bytes]) -> ShardSet {
+/// XREAD and XREADGROUP lock the keys after STREAMS (movable keys).
+pub(crate) fn xread_plan(ks: &Keyspace, db: usize, a: &[Bytes]) -> ShardSet {
     match parse_xread(a) {
         Ok(x) => a[x.streams_at..x.streams_at + x.streams]
             .iter()

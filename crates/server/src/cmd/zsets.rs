@@ -58,10 +58,6 @@ fn reply(r: Result<Frame, Frame>) -> Frame {
     r.unwrap_or_else(|e| e)
 }
 
-fn new_zset() -> Value {
-    Value::ZSet(Box::default())
-}
-
 // ---- Parsing --------------------------------------------------------------------------------
 
 /// C's `strtod` over the whole argument: the value and whether it over- or underflowed
@@ -335,16 +331,10 @@ fn with_zset<R>(
     key: &[u8],
     f: impl FnOnce(Option<&ZSet>) -> R,
 ) -> Result<R, Frame> {
-    let now = ctx.now;
-    match coll::read(ctx.shard(key), key, now, "zset")? {
-        Some(Value::ZSet(z)) => Ok(f(Some(z))),
-        _ => Ok(f(None)),
-    }
+    coll::with(ctx, key, f)
 }
 
-/// Run `f` on the zset at `key` for writing (created when `create`), then drop the key if
-/// `f` emptied it. `f` sets `Changed` when it changed anything: watchers are marked and
-/// `event` (if not empty) notified, then `del` if the key went.
+/// Write access to the zset at `key` (see [`coll::with_mut`]).
 fn with_zset_mut<R>(
     ctx: &mut Ctx<'_, '_>,
     key: &[u8],
@@ -352,31 +342,7 @@ fn with_zset_mut<R>(
     event: &'static str,
     f: impl FnOnce(Option<&mut ZSet>, &mut Changed) -> R,
 ) -> Result<R, Frame> {
-    let now = ctx.now;
-    let shard = ctx.shard(key);
-    let make: Option<fn() -> Value> = create.then_some(new_zset as fn() -> Value);
-    let mut changed = Changed(false);
-    let (r, empty) = match coll::write_unmarked(shard, key, now, "zset", make)? {
-        Some(Value::ZSet(z)) => {
-            let r = f(Some(z), &mut changed);
-            (r, z.is_empty())
-        }
-        _ => (f(None, &mut changed), false),
-    };
-    if empty {
-        shard.remove(key, now);
-    } else if changed.0 {
-        shard.touch(key);
-    }
-    if changed.0 {
-        if !event.is_empty() {
-            ctx.notify(notify::ZSET, event, key);
-        }
-        if empty {
-            ctx.notify(notify::GENERIC, "del", key);
-        }
-    }
-    Ok(r)
+    coll::with_mut(ctx, key, create, event, f)
 }
 
 // ---- Replies --------------------------------------------------------------------------------
@@ -844,18 +810,9 @@ fn zrevrangebylex(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 /// Store `items` as the zset at `dst` (deleting `dst` when empty) and notify `event`;
 /// replies with the stored size, as ZRANGESTORE / ZUNIONSTORE & co do.
 fn store_result(ctx: &mut Ctx<'_, '_>, dst: &[u8], z: ZSet, event: &'static str) -> Frame {
-    let now = ctx.now;
     let n = z.len() as i64;
-    let shard = ctx.shard(dst);
-    if z.is_empty() {
-        if shard.remove(dst, now).is_some() {
-            ctx.notify(notify::GENERIC, "del", dst);
-        }
-    } else {
-        shard.insert(dst, Value::ZSet(Box::new(z)), 0);
-        ctx.notify(notify::ZSET, event, dst);
-        ctx.signal_key_ready(dst);
-    }
+    let value = (!z.is_empty()).then(|| Value::ZSet(Box::new(z)));
+    coll::store(ctx, dst, value, notify::ZSET, event);
     int(n)
 }
 
@@ -955,36 +912,17 @@ fn zremrangebylex(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 /// Members popped with their scores, in pop order.
 pub(crate) type Popped = Vec<(Bytes, f64)>;
 
-/// Pop up to `count` entries from the lowest (`max` false) or highest end of the zset at
-/// `key`. `Ok(None)` if the key is missing. Notifies `zpopmin`/`zpopmax` (and `del`).
-pub(crate) fn pop(
-    ctx: &mut Ctx<'_, '_>,
-    key: &[u8],
-    max: bool,
-    count: usize,
-) -> Result<Option<Vec<(Bytes, f64)>>, Frame> {
-    let event = if max { "zpopmax" } else { "zpopmin" };
-    with_zset_mut(ctx, key, false, event, |z, changed| {
-        let z = z?;
-        let n = count.min(z.len());
-        let got: Vec<(Bytes, f64)> = if max {
-            let len = z.len();
-            let mut v: Vec<(Bytes, f64)> = z
-                .remove_range(len - n, len)
-                .into_iter()
-                .map(|(s, m)| (m.into_reply(), s))
-                .collect();
-            v.reverse();
-            v
-        } else {
-            z.remove_range(0, n)
-                .into_iter()
-                .map(|(s, m)| (m.into_reply(), s))
-                .collect()
-        };
-        changed.0 = !got.is_empty();
-        Some(got)
-    })
+/// Pop up to `count` (at least 1) entries from the lowest (`max` false) or highest end of the
+/// zset at `key` (the caller checked the type); `None` if the key is missing. Notifies
+/// `zpopmin`/`zpopmax`, then `del` if the set went.
+pub(crate) fn pop(ctx: &mut Ctx<'_, '_>, key: &[u8], max: bool, count: usize) -> Option<Popped> {
+    let now = ctx.now;
+    let (got, emptied) = crate::blocking::pop_zset(ctx.shard(key), key, now, max, count)?;
+    ctx.notify(notify::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
+    if emptied {
+        ctx.notify(notify::GENERIC, "del", key);
+    }
+    Some(got)
 }
 
 /// The reply of ZPOPMIN/ZPOPMAX: flat pairs, nested in RESP3 when a count was given.
@@ -1036,9 +974,8 @@ fn zpop_generic(ctx: &mut Ctx<'_, '_>, a: &[Bytes], max: bool) -> Frame {
     }
     let proto = ctx.client.proto;
     match pop(ctx, &a[1], max, count.unwrap_or(1)) {
-        Err(e) => e,
-        Ok(None) => Frame::Array(vec![]),
-        Ok(Some(got)) => pop_reply(&got, proto == Protocol::Resp3 && count.is_some()),
+        None => Frame::Array(vec![]),
+        Some(got) => pop_reply(&got, proto == Protocol::Resp3 && count.is_some()),
     }
 }
 
@@ -1079,24 +1016,9 @@ pub(crate) fn parse_mpop(
     } else {
         return Err(syntax());
     };
-    let mut count = None;
-    let mut j = where_at + 1;
-    while j < a.len() {
-        if count.is_none() && super::eq_ic(&a[j], "count") && j + 1 < a.len() {
-            match parse_i64(&a[j + 1]) {
-                Some(n) if n >= 1 => count = Some(n as usize),
-                _ => return Err(err("ERR count should be greater than 0")),
-            }
-            j += 2;
-        } else {
-            return Err(syntax());
-        }
-    }
-    Ok((
-        a[numkeys_at + 1..where_at].to_vec(),
-        max,
-        count.unwrap_or(1),
-    ))
+    // `[COUNT count]`, parsed as LMPOP's.
+    let count = super::lists::mpop_count(&a[where_at + 1..])?;
+    Ok((a[numkeys_at + 1..where_at].to_vec(), max, count))
 }
 
 /// Pop from the first of `keys` that holds a zset (WRONGTYPE if the first existing key
@@ -1112,7 +1034,7 @@ pub(crate) fn mpop_first(
         match coll::kind(ctx.shard(k), k, now) {
             None => continue,
             Some("zset") => {
-                return Ok(pop(ctx, k, max, count)?.map(|got| (k.clone(), got)));
+                return Ok(pop(ctx, k, max, count).map(|got| (k.clone(), got)));
             }
             Some(_) => return Err(super::wrongtype()),
         }

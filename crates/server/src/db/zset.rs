@@ -39,15 +39,7 @@ pub(crate) fn cmp(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) 
     a_score
         .partial_cmp(&b_score)
         .unwrap_or(Ordering::Equal)
-        .then_with(|| {
-            // The same buffer (a set's own entry found through its map key) is equal without
-            // reading it: one cache miss less per lookup.
-            if a_member.as_ptr() == b_member.as_ptr() && a_member.len() == b_member.len() {
-                Ordering::Equal
-            } else {
-                a_member.cmp(b_member)
-            }
-        })
+        .then_with(|| a_member.cmp(b_member))
 }
 
 /// Redis keeps a sorted set of at most this many members, none longer than
@@ -190,7 +182,7 @@ impl ZSet {
             self.chunks.insert(ci + 1, tail);
             self.rebuild_counts();
         } else {
-            self.count_add(ci, 1);
+            self.count_adjust(ci, 1);
         }
     }
 
@@ -218,7 +210,7 @@ impl ZSet {
             self.chunks[ci].extend(next);
             self.rebuild_counts();
         } else {
-            self.count_sub(ci, 1);
+            self.count_adjust(ci, -1);
         }
         Some(key)
     }
@@ -237,18 +229,11 @@ impl ZSet {
         }
     }
 
-    fn count_add(&mut self, chunk: usize, by: u32) {
+    /// Chunk `chunk` gained (`by` > 0) or lost entries.
+    fn count_adjust(&mut self, chunk: usize, by: i32) {
         let mut i = chunk + 1;
         while i < self.counts.len() {
-            self.counts[i] += by;
-            i += i & i.wrapping_neg();
-        }
-    }
-
-    fn count_sub(&mut self, chunk: usize, by: u32) {
-        let mut i = chunk + 1;
-        while i < self.counts.len() {
-            self.counts[i] -= by;
+            self.counts[i] = self.counts[i].wrapping_add_signed(by);
             i += i & i.wrapping_neg();
         }
     }
