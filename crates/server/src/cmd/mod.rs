@@ -6,6 +6,7 @@
 //! synchronous: they run while their shard guards are held and return a protocol-neutral
 //! [`Frame`] that the connection encodes for the client's RESP version.
 
+pub(crate) mod bitops;
 pub(crate) mod blocking;
 pub(crate) mod coll;
 pub(crate) mod conn;
@@ -124,7 +125,8 @@ const CASE_FOLD: [[u64; 2]; MAX_NAME + 1] = {
 
 impl Commands {
     pub(crate) fn new() -> Self {
-        let families: [&[(&str, Handler, Plan)]; 15] = [
+        let families: [&[(&str, Handler, Plan)]; 16] = [
+            bitops::COMMANDS,
             blocking::COMMANDS,
             pubsub::COMMANDS,
             strings::COMMANDS,

@@ -526,6 +526,170 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         ..CommandSpec::EMPTY
     },
     CommandSpec {
+        name: "bitcount",
+        arity: -2,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@bitmap", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "bitmap",
+        summary: "Count set bits in a string",
+        since: "2.6.0",
+        complexity: "O(N)",
+        history: &[("7.0.0", "Added the `BYTE|BIT` option.")],
+        args: &[
+            arg("key", "key").key_spec(0),
+            block("index", &[
+                arg("start", "integer"),
+                arg("end", "integer"),
+                oneof("index_unit", &[pure_token("byte", "BYTE"), pure_token("bit", "BIT")])
+                    .since("7.0.0")
+                    .optional(),
+            ])
+            .optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "bitfield",
+        arity: -2,
+        flags: &["write", "denyoom"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@bitmap", "@slow"],
+        key_specs: &[
+            KeySpec::new(
+                &["RW", "access", "update", "variable_flags"],
+                BeginSearch::Index(1),
+                FindKeys::Range(0, 1, 0),
+            )
+            .notes("This command allows both access and modification of the key"),
+        ],
+        group: "bitmap",
+        summary: "Perform arbitrary bitfield integer operations on strings",
+        since: "3.2.0",
+        complexity: "O(1) for each subcommand specified",
+        args: &[
+            arg("key", "key").key_spec(0),
+            oneof("operation", &[
+                block("encoding_offset", &[arg("encoding", "string"), arg("offset", "integer")])
+                    .token("GET"),
+                block("write", &[
+                    oneof("wrap_sat_fail", &[
+                        pure_token("wrap", "WRAP"),
+                        pure_token("sat", "SAT"),
+                        pure_token("fail", "FAIL"),
+                    ])
+                    .token("OVERFLOW")
+                    .optional(),
+                    oneof("write_operation", &[
+                        block("encoding_offset_value", &[
+                            arg("encoding", "string"),
+                            arg("offset", "integer"),
+                            arg("value", "integer"),
+                        ])
+                        .token("SET"),
+                        block("encoding_offset_increment", &[
+                            arg("encoding", "string"),
+                            arg("offset", "integer"),
+                            arg("increment", "integer"),
+                        ])
+                        .token("INCRBY"),
+                    ]),
+                ]),
+            ])
+            .optional()
+            .multiple(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "bitfield_ro",
+        arity: -2,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@bitmap", "@fast"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "bitmap",
+        summary: "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD",
+        since: "6.0.0",
+        complexity: "O(1) for each subcommand specified",
+        args: &[
+            arg("key", "key").key_spec(0),
+            block("encoding_offset", &[arg("encoding", "string"), arg("offset", "integer")])
+                .token("GET")
+                .optional()
+                .multiple()
+                .multiple_token(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "bitop",
+        arity: -4,
+        flags: &["write", "denyoom"],
+        first_key: 2,
+        last_key: -1,
+        step: 1,
+        acl_categories: &["@write", "@bitmap", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["OW", "update"], BeginSearch::Index(2), FindKeys::Range(0, 1, 0)),
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(3), FindKeys::Range(-1, 1, 0)),
+        ],
+        group: "bitmap",
+        summary: "Perform bitwise operations between strings",
+        since: "2.6.0",
+        complexity: "O(N)",
+        args: &[
+            arg("operation", "string"),
+            arg("destkey", "key").key_spec(0),
+            arg("key", "key").key_spec(1).multiple(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "bitpos",
+        arity: -3,
+        flags: &["readonly"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@bitmap", "@slow"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "bitmap",
+        summary: "Find first bit set or clear in a string",
+        since: "2.8.7",
+        complexity: "O(N)",
+        history: &[("7.0.0", "Added the `BYTE|BIT` option.")],
+        args: &[
+            arg("key", "key").key_spec(0),
+            arg("bit", "integer"),
+            block("index", &[
+                arg("start", "integer"),
+                block("end_index", &[
+                    arg("end", "integer"),
+                    oneof("index_unit", &[pure_token("byte", "BYTE"), pure_token("bit", "BIT")])
+                        .since("7.0.0")
+                        .optional(),
+                ])
+                .optional(),
+            ])
+            .optional(),
+        ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
         name: "blmove",
         arity: 6,
         flags: &["write", "denyoom", "noscript", "blocking"],
@@ -1053,6 +1217,24 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         complexity: "O(1)",
         args: &[arg("key", "key").key_spec(0)],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "getbit",
+        arity: 3,
+        flags: &["readonly", "fast"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@read", "@bitmap", "@fast"],
+        key_specs: &[
+            KeySpec::new(&["RO", "access"], BeginSearch::Index(1), FindKeys::Range(0, 1, 0)),
+        ],
+        group: "bitmap",
+        summary: "Returns the bit value at offset in the string value stored at key",
+        since: "2.2.0",
+        complexity: "O(1)",
+        args: &[arg("key", "key").key_spec(0), arg("offset", "integer")],
         ..CommandSpec::EMPTY
     },
     CommandSpec {
@@ -2537,6 +2719,28 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
             ])
             .optional(),
         ],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "setbit",
+        arity: 4,
+        flags: &["write", "denyoom"],
+        first_key: 1,
+        last_key: 1,
+        step: 1,
+        acl_categories: &["@write", "@bitmap", "@slow"],
+        key_specs: &[
+            KeySpec::new(
+                &["RW", "access", "update"],
+                BeginSearch::Index(1),
+                FindKeys::Range(0, 1, 0),
+            ),
+        ],
+        group: "bitmap",
+        summary: "Sets or clears the bit at offset in the string value stored at key",
+        since: "2.2.0",
+        complexity: "O(1)",
+        args: &[arg("key", "key").key_spec(0), arg("offset", "integer"), arg("value", "integer")],
         ..CommandSpec::EMPTY
     },
     CommandSpec {

@@ -8,7 +8,7 @@
 //! in `incr_by`, nearly all of it that one load). Inline, the value arrives with the bucket
 //! the lookup has already read. The enum stays 40 bytes, the size `Value` already had.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 /// Longest value stored inline: 38 bytes and a length byte fill the 40 bytes `Value` has
 /// anyway for its largest variant.
@@ -63,6 +63,35 @@ impl Str {
         }
     }
 
+    /// Change the value in place: `f` gets its bytes, first zero-padded to at least `min_len`
+    /// (SETBIT, BITFIELD, SETRANGE). An inline value stays inline while it fits; a longer one is
+    /// edited in its own buffer when nothing else shares it (a reply in flight may: then it is
+    /// copied first), so setting one bit of a big bitmap costs no copy of the bitmap.
+    pub(crate) fn edit<R>(&mut self, min_len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+        match self {
+            Str::Inline(len, buf) if min_len <= INLINE => {
+                let old = usize::from(*len);
+                if old < min_len {
+                    buf[old..min_len].fill(0);
+                    *len = min_len as u8;
+                }
+                f(&mut buf[..usize::from(*len)])
+            }
+            _ => {
+                let mut b = match std::mem::replace(self, Str::Inline(0, [0; INLINE])) {
+                    Str::Inline(len, buf) => BytesMut::from(&buf[..usize::from(len)]),
+                    Str::Shared(b) => b.try_into_mut().unwrap_or_else(|b| BytesMut::from(&b[..])),
+                };
+                if b.len() < min_len {
+                    b.resize(min_len, 0);
+                }
+                let r = f(&mut b);
+                *self = Str::from(b.freeze());
+                r
+            }
+        }
+    }
+
     /// The value for a reply, copied into the reply arena when short (see `crate::arena`).
     #[inline]
     pub(crate) fn reply(&self) -> Bytes {
@@ -111,6 +140,42 @@ impl std::ops::Deref for Str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn edits_pad_with_zeros_and_keep_the_bytes_around_the_inline_limit() {
+        for (start, grow) in [
+            (0, 0),
+            (3, 10),
+            (INLINE - 1, INLINE),
+            (INLINE, INLINE + 1),
+            (5, 100),
+            (100, 50),
+            (100, 300),
+        ] {
+            let v: Vec<u8> = (1..=start).map(|i| i as u8).collect();
+            let mut s = Str::from(v.clone());
+            let n = s.edit(grow, |b| {
+                if let Some(last) = b.last_mut() {
+                    *last ^= 0xff;
+                }
+                b.len()
+            });
+            let mut want = v.clone();
+            want.resize(start.max(grow), 0);
+            if let Some(last) = want.last_mut() {
+                *last ^= 0xff;
+            }
+            assert_eq!(n, want.len());
+            assert_eq!(s.as_bytes(), &want[..], "start {start} grow {grow}");
+            assert_eq!(matches!(s, Str::Inline(..)), want.len() <= INLINE);
+        }
+        // A shared buffer is copied, not changed under its other holder.
+        let mut s = Str::from(vec![7u8; 100]);
+        let held = s.to_bytes();
+        s.edit(0, |b| b[0] = 0);
+        assert_eq!(held[0], 7);
+        assert_eq!(s.as_bytes()[0], 0);
+    }
 
     #[test]
     fn round_trips_at_every_length_around_the_inline_limit() {
