@@ -982,6 +982,65 @@ class Gen:
     def g_XINFOG(self):
         return ["XINFO", self.opt("GROUPS"), self.gkey()]
 
+    # -- bitmaps
+    def boff(self):
+        if self.p(0.1):
+            return self.c(["-1", "abc", "", "4294967296", "4294967295", "1.5", "+1", "01"])
+        return str(self.r.choice([0, 1, 2, 3, 7, 8, 9, 15, 16, 23, 31, 40, 63, 64, 100, 200]))
+
+    def btype(self):
+        if self.p(0.05):
+            return self.c(["u64", "i65", "i0", "x8", "", "i", "U8"])
+        return self.c(["u1", "u2", "u3", "u7", "u8", "u15", "u16", "u31", "u32", "u63",
+                       "i1", "i2", "i5", "i8", "i16", "i31", "i32", "i63", "i64"])
+
+    def wboff(self):  # a write offset: never one that allocates 512 MB
+        o = self.boff()
+        return "4294967296" if o == "4294967295" else o
+
+    def g_SETBIT(self):
+        return ["SETBIT", self.key(), self.wboff(), self.c(["0", "1", "1", "2", "-1", "a"])]
+
+    def g_GETBIT(self):
+        return ["GETBIT", self.key(), self.boff()]
+
+    def _brange(self, n):
+        a = [self.idx() for _ in range(n)]
+        if n >= 2 and self.p(0.5):
+            a.append(self.opt(self.c(["BIT", "BYTE"])))
+        return a
+
+    def g_BITCOUNT(self):
+        return ["BITCOUNT", self.key()] + self._brange(self.c([0, 0, 2, 2, 1, 3]))
+
+    def g_BITPOS(self):
+        return ["BITPOS", self.key(), self.c(["0", "1", "1", "0", "2"])] + \
+            self._brange(self.c([0, 1, 2, 2]))
+
+    def g_BITOP(self):
+        op = self.opt(self.c(["AND", "OR", "XOR", "NOT"]))
+        n = 1 if op.upper() == "NOT" and self.p(0.9) else self.r.randint(1, 3)
+        return ["BITOP", op, self.key()] + self.keys(n, n)
+
+    def g_BITFIELD(self, ro=False):
+        a = ["BITFIELD_RO" if ro else "BITFIELD", self.key()]
+        for _ in range(self.r.randint(0, 4)):
+            off = self.wboff() if self.p(0.8) else "#" + self.c(["0", "1", "2", "3", "-1"])
+            sub = self.c(["GET", "GET", "SET", "INCRBY", "OVERFLOW"] if not ro or self.p(0.1)
+                         else ["GET"])
+            if sub == "OVERFLOW":
+                a += [self.opt(sub), self.opt(self.c(["WRAP", "SAT", "FAIL"]))]
+            elif sub == "GET":
+                a += [self.opt(sub), self.btype(), off]
+            else:
+                v = self.int_() if self.p(0.6) else self.c(["127", "128", "255", "256", "-128",
+                                                             "-129", "65535", "-1"])
+                a += [self.opt(sub), self.btype(), off, v]
+        return a
+
+    def g_BITFIELD_RO(self):
+        return self.g_BITFIELD(ro=True)
+
     # -- dispatch
     FAMILY_WEIGHTS = {
         "strings": (3, ["GET", "SET", "SET", "SET", "SETNX", "SETEX", "PSETEX", "MGET", "MSET",
@@ -1008,6 +1067,9 @@ class Gen:
                        "XACK", "XPENDING", "XCLAIM", "XAUTOCLAIM", "XINFOG", "XDELG", "XADD"]),
         "streams": (3, ["XADD", "XADD", "XADD", "XLEN", "XRANGE", "XREVRANGE", "XDEL", "XTRIM",
                         "XSETID", "XREAD"]),
+        "bits": (2, ["SETBIT", "SETBIT", "SETBIT", "GETBIT", "BITCOUNT", "BITCOUNT", "BITPOS",
+                     "BITPOS", "BITOP", "BITFIELD", "BITFIELD", "BITFIELD_RO", "SET", "APPEND",
+                     "SETRANGE", "GET"]),
         "extras": (1, ["TOUCH", "KEYS", "SWAPDB", "FLUSHDB", "PING", "ECHO", "WATCH", "UNWATCH",
                        "BLPOP", "BLMOVE", "BRPOPLPUSH", "BLMPOP", "SPOP", "SRANDMEMBER",
                        "HRANDFIELD"]),
