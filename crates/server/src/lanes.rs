@@ -24,8 +24,14 @@
 //! rate over the following second beat the second before by [`SPREAD_MUST_GAIN`], the moved
 //! connections go back and no spread is tried for [`BACKOFF_AFTER_UNDO`] ticks (clients that
 //! all work on one key only contend on its shard lock from two lanes; and on a machine whose
-//! idle core is taken by the clients themselves a second lane gains nothing). Where busy time is unknown (lane 0 on a runtime
-//! without [`crate::runtime_builder`]'s hooks) nothing moves.
+//! idle core is taken by the clients themselves a second lane gains nothing). A spread is
+//! tried only after a lane has been hot for a whole second (so the rate it must beat is a
+//! steady one, not the ramp of a burst of new clients: a spread started then looked like a
+//! gain and was kept, two lanes fighting over one hot key for good), and one under which the
+//! lanes fight over shard locks (more than [`CONTENDED_SHARE`] of a tick's commands found
+//! their shard held by the other lane) is undone at the next tick, not after a second. Where
+//! busy time is unknown (lane 0 on a runtime without [`crate::runtime_builder`]'s hooks)
+//! nothing moves.
 //!
 //! MOVING. A marked connection moves itself at its next wake-up for a read, between requests
 //! ([`crate::connection`]): its socket leaves one lane's reactor and joins the other's (two
@@ -70,6 +76,9 @@ pub(crate) const CONSOLIDATE_AFTER: u32 = 8;
 /// it is undone (clients that all hammer one key gain nothing from a second lane: the two
 /// lanes only contend on that key's shard lock).
 pub(crate) const SPREAD_MUST_GAIN: f64 = 1.05;
+/// A spread on trial is undone at once when more than this share of a tick's commands found
+/// their shard locked by the other lane.
+pub(crate) const CONTENDED_SHARE: f64 = 0.02;
 /// Ticks without spreading after a spread was undone.
 pub(crate) const BACKOFF_AFTER_UNDO: u32 = 120;
 /// A connection that ran a command within this many milliseconds counts as active.
@@ -444,6 +453,11 @@ async fn balance(shared: Arc<Shared>) {
     let mut history: std::collections::VecDeque<(u64, u64)> = std::collections::VecDeque::new();
     let mut trial: Option<(f64, usize, usize, Vec<u64>)> = None;
     let mut backoff = 0u32;
+    // Ticks in a row a lane has been hot: a spread is tried only after a whole second of it,
+    // so the rate it must beat is a steady one (a burst of new clients would otherwise make any
+    // spread look like a gain over the quiet second before it).
+    let mut hot_streak = 0u32;
+    let mut last_contended = shared.keyspace.contended();
     loop {
         tokio::select! {
             biased;
@@ -496,6 +510,11 @@ async fn balance(shared: Arc<Shared>) {
             _ => 0.0,
         };
         backoff = backoff.saturating_sub(1);
+        hot_streak = if busy.iter().flatten().any(|b| *b >= HOT) {
+            hot_streak + 1
+        } else {
+            0
+        };
         // Without /proc/stat: what the lanes leave of the cores (blind to other processes).
         let spare = cpu.spare_cores(cores).unwrap_or(cores - total);
         calm = if total < CONSOLIDATE_BELOW {
@@ -503,13 +522,25 @@ async fn balance(shared: Arc<Shared>) {
         } else {
             0
         };
-        if cooldown > 0 {
+        // Lanes that fight over shard locks (clients sharing a hot key) lose to one lane: a
+        // spread on trial under which more than [`CONTENDED_SHARE`] of the tick's commands met
+        // a held lock is undone at once, not after a second of it.
+        let contended = shared.keyspace.contended();
+        let commands_tick = match history.len() {
+            n if n >= 2 => history[n - 1].1.saturating_sub(history[n - 2].1),
+            _ => 0,
+        };
+        let fighting = trial.is_some()
+            && contended.saturating_sub(last_contended) as f64
+                > commands_tick as f64 * CONTENDED_SHARE;
+        last_contended = contended;
+        if cooldown > 0 && !fighting {
             cooldown -= 1;
             continue;
         }
         // The spread on trial has settled: keep it if the server got faster, else undo it.
         if let Some((before, from, to, moved)) = trial.take() {
-            if !spread_paid(before, rate) {
+            if fighting || !spread_paid(before, rate) {
                 let mut n = 0;
                 for h in shared.clients.snapshot() {
                     if moved.contains(&h.id) && h.lane.load(Relaxed) == to && movable(&h) {
@@ -526,7 +557,7 @@ async fn balance(shared: Arc<Shared>) {
             }
         }
         let decision = match decide(&busy, spare, calm) {
-            Decision::Spread { .. } if backoff > 0 => Decision::Stay,
+            Decision::Spread { .. } if backoff > 0 || hot_streak <= COOLDOWN => Decision::Stay,
             d => d,
         };
         match decision {
@@ -608,7 +639,7 @@ pub(crate) fn info(shared: &Shared, out: &mut String) {
         .clone();
     let _ = write!(
         out,
-        "lanes:{}\r\nlane_policy:{}\r\naccept_lane:{}\r\nconnections_moved:{}\r\nspreads_undone:{}\r\n",
+        "lanes:{}\r\nlane_policy:{}\r\naccept_lane:{}\r\nconnections_moved:{}\r\nspreads_undone:{}\r\nshard_locks_contended:{}\r\n",
         lanes.count(),
         match lanes.policy {
             LanePolicy::Adaptive => "adaptive",
@@ -617,6 +648,7 @@ pub(crate) fn info(shared: &Shared, out: &mut String) {
         lanes.accept_to.load(Relaxed),
         lanes.moves.load(Relaxed),
         lanes.undone.load(Relaxed),
+        shared.keyspace.contended(),
     );
     for (i, c) in clients.iter().enumerate() {
         let b = busy.get(i).copied().unwrap_or(-1);

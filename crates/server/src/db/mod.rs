@@ -652,6 +652,9 @@ pub(crate) struct Keyspace {
     hasher: Hasher,
     /// Keyspace notification classes (CONFIG SET notify-keyspace-events; see `notify`).
     pub(crate) notify: crate::notify::Flags,
+    /// Shard locks that were held by another thread when taken (counted on the slow path
+    /// only): the balancer undoes a spread whose lanes fight over shards (`lanes`).
+    contended: std::sync::atomic::AtomicU64,
 }
 
 /// Shard indexes a command needs, sorted before locking.
@@ -677,7 +680,13 @@ impl Keyspace {
                 .collect(),
             databases,
             hasher: Hasher::new(),
+            contended: Default::default(),
         }
+    }
+
+    /// How many shard locks were found held by another thread when taken, since start.
+    pub(crate) fn contended(&self) -> u64 {
+        self.contended.load(Ordering::Relaxed)
     }
 
     /// Number of databases.
@@ -724,8 +733,15 @@ impl Keyspace {
 
     /// Lock one shard by global index (the sweeper and INFO, which hold one at a time).
     pub(crate) fn lock_one(&self, index: usize) -> ShardGuard<'_> {
+        let guard = match self.shards[index].try_lock() {
+            Some(g) => g,
+            None => {
+                self.contended.fetch_add(1, Ordering::Relaxed);
+                self.shards[index].lock()
+            }
+        };
         ShardGuard {
-            guard: self.shards[index].lock(),
+            guard,
             expiring: &self.expiring[index],
         }
     }
