@@ -3,8 +3,9 @@
 //!
 //! DESIGN. The task owns its socket, a read buffer, an output buffer and the client's state.
 //! Each turn it runs every complete command already buffered (pipelining), appending replies to
-//! the output buffer, and flushes once at the end of the batch, or early when the batch's
-//! output passes `output_flush_threshold`. While a write waits on a client that does not read,
+//! the output buffer, and flushes once at the end of the batch (on a busy lane, at the end of
+//! the lane's loop turn, with the other connections' replies: `DEFER_FLUSH_AFTER`), or early
+//! when the batch's output passes `output_flush_threshold`. While a write waits on a client that does not read,
 //! nothing more is read from it: the kernel's socket buffers and the threshold bound the
 //! memory one connection can hold, however much it pipelines. Between turns it waits for input,
 //! shutdown, CLIENT KILL, the idle timeout and (in MONITOR mode) monitor lines. A subscriber
@@ -47,6 +48,45 @@ const TRIM_AFTER: Duration = Duration::from_secs(1);
 const CHATTY_WITHIN: Duration = Duration::from_millis(50);
 /// Lines a MONITOR client may have queued before it is cut off as a slow consumer.
 const MONITOR_QUEUE: usize = 10_000;
+/// A lane whose last loop turn served at least this many batches (connections with commands)
+/// writes each batch's replies at the end of the turn, after every connection ready in it ran,
+/// as Redis writes its clients in `beforeSleep`; a quieter lane writes each at once. Written
+/// one by one, the replies of a busy turn each woke the clients' side anew: redis-benchmark
+/// at pipeline 16 slept 41,000 times per 2,000,000 GETs against confab and 5,400 times against
+/// Redis, and the wake-ups (an IPI each on a VM) took a fifth of confab's CPU. At the end of the
+/// turn: 6,700 sleeps, 0.67 instead of 0.92 us of server CPU per request, 1.37x the requests
+/// per second. With a handful of clients (redis-benchmark -c 5) writing at once is faster
+/// (90-101k against 66k requests per second): the client starts on a reply while the server
+/// serves the next, so only a busy turn defers. (docs/PERFORMANCE.md, session 12.)
+const DEFER_FLUSH_AFTER: u32 = 8;
+
+thread_local! {
+    /// Batches served in this thread's current loop turn, and in the last one.
+    static TURN: std::cell::Cell<(u32, u32)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// The lane's loop turn ended: its runtime is about to park (from the lane runtime's park
+/// hook; see `lanes`). Without the hook (a runtime of the embedder's), nothing is deferred.
+pub(crate) fn turn_ended() {
+    TURN.with(|t| t.set((0, t.get().0)));
+}
+
+/// Batches whose replies waited for the end of their lane's turn, since start (INFO lanes).
+pub(crate) static FLUSHES_DEFERRED: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(0);
+
+/// Count a batch with replies; whether to write them at the end of the turn.
+fn flush_later() -> bool {
+    let later = TURN.with(|t| {
+        let (now, last) = t.get();
+        t.set((now.saturating_add(1), last));
+        last >= DEFER_FLUSH_AFTER
+    });
+    if later {
+        FLUSHES_DEFERRED.fetch_add(1, Relaxed);
+    }
+    later
+}
 
 /// Serve one accepted connection until it closes; never returns an error (it is logged).
 pub(crate) async fn serve(
@@ -364,6 +404,11 @@ impl Conn {
                 // Best effort: the replies before the close (QUIT's +OK, a protocol error).
                 let _ = self.flush().await;
                 return reason;
+            }
+            if !self.wbuf.is_empty() && flush_later() {
+                // A busy lane: the other connections ready in this turn run first, and the
+                // replies go out together at its end (see `DEFER_FLUSH_AFTER`).
+                tokio::task::yield_now().await;
             }
             if self.flush().await.is_err() {
                 return self.write_failure_reason();

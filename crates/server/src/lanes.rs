@@ -164,6 +164,7 @@ pub(crate) fn lane_runtime(meter: Arc<BusyMeter>) -> tokio::runtime::Builder {
     let mut b = tokio::runtime::Builder::new_current_thread();
     b.enable_all()
         .on_thread_park(move || {
+            crate::connection::turn_ended();
             workers.parking();
             m1.parking();
             if !registered.load(Relaxed) {
@@ -639,7 +640,7 @@ pub(crate) fn info(shared: &Shared, out: &mut String) {
         .clone();
     let _ = write!(
         out,
-        "lanes:{}\r\nlane_policy:{}\r\naccept_lane:{}\r\nconnections_moved:{}\r\nspreads_undone:{}\r\nshard_locks_contended:{}\r\n",
+        "lanes:{}\r\nlane_policy:{}\r\naccept_lane:{}\r\nconnections_moved:{}\r\nspreads_undone:{}\r\nshard_locks_contended:{}\r\nflushes_deferred:{}\r\n",
         lanes.count(),
         match lanes.policy {
             LanePolicy::Adaptive => "adaptive",
@@ -649,6 +650,7 @@ pub(crate) fn info(shared: &Shared, out: &mut String) {
         lanes.moves.load(Relaxed),
         lanes.undone.load(Relaxed),
         shared.keyspace.contended(),
+        crate::connection::FLUSHES_DEFERRED.load(Relaxed),
     );
     for (i, c) in clients.iter().enumerate() {
         let b = busy.get(i).copied().unwrap_or(-1);

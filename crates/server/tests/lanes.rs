@@ -23,15 +23,20 @@ fn rotating() -> Config {
 }
 
 async fn moves(srv: &TestServer) -> u64 {
+    lanes_field(srv, "connections_moved").await
+}
+
+/// A counter of INFO lanes.
+async fn lanes_field(srv: &TestServer, name: &str) -> u64 {
     let mut c = srv.client().await;
     let Frame::Bulk(t) = cmd(&mut c, &["INFO", "lanes"]).await else {
         panic!("INFO lanes is not a bulk string");
     };
     let text = String::from_utf8_lossy(&t).to_string();
     text.lines()
-        .find_map(|l| l.strip_prefix("connections_moved:"))
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
         .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no connections_moved in {text}"))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
 }
 
 /// Wait until at least `n` more moves than `since` happened.
@@ -241,5 +246,57 @@ async fn commands_from_two_connections_run_in_the_order_they_arrived() {
         );
         assert_eq!(reply(&mut blocked).await, bulk("element"));
     }
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_held_to_the_end_of_a_busy_turn_arrive_whole_and_in_order() {
+    // Many clients pipelining at once make the lane's turns busy: each batch's replies then
+    // wait for the end of the turn (`flushes_deferred`). Every client checks every reply.
+    let srv = TestServer::start_on_server_runtime(Config::for_tests()).await;
+    let before = lanes_field(&srv, "flushes_deferred").await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for k in 0..40 {
+        let mut c = srv.client().await;
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            let own = format!("own:{k}");
+            let mut next = 1i64;
+            let mut rounds = 0;
+            while rounds < 20 || !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for _ in 0..16 {
+                    c.queue(&["INCR", own.as_str()]);
+                    c.queue(&["GET", own.as_str()]);
+                }
+                c.flush().await.unwrap();
+                for _ in 0..16 {
+                    assert_eq!(reply(&mut c).await, Frame::Integer(next), "client {k}");
+                    assert_eq!(reply(&mut c).await, bulk(&next.to_string()), "client {k}");
+                    next += 1;
+                }
+                rounds += 1;
+                assert!(
+                    rounds < 5_000,
+                    "client {k}: no deferred flush after 5,000 rounds"
+                );
+            }
+            next - 1
+        }));
+    }
+    let deferred = eventually(Duration::from_secs(20), || async {
+        lanes_field(&srv, "flushes_deferred").await > before
+    })
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut c = srv.client().await;
+    for (k, t) in tasks.into_iter().enumerate() {
+        let n = t.await.unwrap();
+        assert_eq!(
+            cmd(&mut c, &["GET", &format!("own:{k}")]).await,
+            bulk(&n.to_string())
+        );
+    }
+    assert!(deferred, "no batch waited for the end of a busy turn");
     srv.stop().await;
 }
