@@ -479,6 +479,16 @@ fn sign_extend(v: u64, bits: u32) -> i64 {
     }
 }
 
+/// What an overflow policy makes of a result that does not fit: the wrapped value, the limit
+/// it saturates at, or nothing (FAIL).
+fn overflowed<T>(ow: Overflow, wrapped: impl FnOnce() -> T, limit: T) -> Option<T> {
+    match ow {
+        Overflow::Wrap => Some(wrapped()),
+        Overflow::Sat => Some(limit),
+        Overflow::Fail => None,
+    }
+}
+
 /// `value + incr` stored in an unsigned field of `bits`: `Ok(v)` if it fits, else the value
 /// the overflow policy makes of it (`Err(None)` for FAIL), as checkUnsignedBitfieldOverflow.
 fn unsigned_add(value: u64, incr: i64, bits: u32, ow: Overflow) -> Result<u64, Option<u64>> {
@@ -491,17 +501,9 @@ fn unsigned_add(value: u64, incr: i64, bits: u32, ow: Overflow) -> Result<u64, O
     let min_incr = (value as i64).wrapping_neg();
     let wrap = || value.wrapping_add(incr as u64) & !(u64::MAX << bits);
     if value > max || (incr > 0 && incr > max_incr) {
-        Err(match ow {
-            Overflow::Wrap => Some(wrap()),
-            Overflow::Sat => Some(max),
-            Overflow::Fail => None,
-        })
+        Err(overflowed(ow, wrap, max))
     } else if incr < 0 && incr < min_incr {
-        Err(match ow {
-            Overflow::Wrap => Some(wrap()),
-            Overflow::Sat => Some(0),
-            Overflow::Fail => None,
-        })
+        Err(overflowed(ow, wrap, 0))
     } else {
         Ok(value.wrapping_add(incr as u64))
     }
@@ -532,20 +534,12 @@ fn signed_add(value: i64, incr: i64, bits: u32, ow: Overflow) -> Result<i64, Opt
     };
     if value > max || (bits != 64 && incr > max_incr) || (value >= 0 && incr > 0 && incr > max_incr)
     {
-        Err(match ow {
-            Overflow::Wrap => Some(wrap()),
-            Overflow::Sat => Some(max),
-            Overflow::Fail => None,
-        })
+        Err(overflowed(ow, wrap, max))
     } else if value < min
         || (bits != 64 && incr < min_incr)
         || (value < 0 && incr < 0 && incr < min_incr)
     {
-        Err(match ow {
-            Overflow::Wrap => Some(wrap()),
-            Overflow::Sat => Some(min),
-            Overflow::Fail => None,
-        })
+        Err(overflowed(ow, wrap, min))
     } else {
         Ok(value.wrapping_add(incr))
     }
