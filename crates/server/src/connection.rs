@@ -65,27 +65,27 @@ thread_local! {
     static TURN: std::cell::Cell<(u32, u32)> = const { std::cell::Cell::new((0, 0)) };
 }
 
-/// The lane's loop turn ended: its runtime is about to park (from the lane runtime's park
-/// hook; see `lanes`). Without the hook (a runtime of the embedder's), nothing is deferred.
-pub(crate) fn turn_ended() {
-    TURN.with(|t| t.set((0, t.get().0)));
-}
-
 /// Batches whose replies waited for the end of their lane's turn, since start (INFO lanes).
 pub(crate) static FLUSHES_DEFERRED: std::sync::atomic::AtomicU64 =
     std::sync::atomic::AtomicU64::new(0);
 
-/// Count a batch with replies; whether to write them at the end of the turn.
-fn flush_later() -> bool {
-    let later = TURN.with(|t| {
-        let (now, last) = t.get();
-        t.set((now.saturating_add(1), last));
-        last >= DEFER_FLUSH_AFTER
-    });
-    if later {
-        FLUSHES_DEFERRED.fetch_add(1, Relaxed);
+/// The lane's loop turn ended: its runtime is about to park (from the lane runtime's park
+/// hook; see `lanes`). Without the hook (a runtime of the embedder's), nothing is deferred.
+/// The turn's deferred batches are counted here, once per turn, not once per batch.
+pub(crate) fn turn_ended() {
+    let (now, last) = TURN.get();
+    if last >= DEFER_FLUSH_AFTER {
+        FLUSHES_DEFERRED.fetch_add(u64::from(now), Relaxed);
     }
-    later
+    TURN.set((0, now));
+}
+
+/// Count a batch with replies; whether to write them at the end of the turn (every batch of
+/// a turn that follows a busy one).
+fn flush_later() -> bool {
+    let (now, last) = TURN.get();
+    TURN.set((now.saturating_add(1), last));
+    last >= DEFER_FLUSH_AFTER
 }
 
 /// Serve one accepted connection until it closes; never returns an error (it is logged).

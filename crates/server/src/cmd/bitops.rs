@@ -10,6 +10,7 @@
 use bytes::Bytes;
 use confab_protocol::Frame;
 
+use super::strings::with_str;
 use super::{arg_i64, eq_ic, err, int, parse_i64, syntax, wrongtype, Ctx, Handler, Plan};
 use crate::db::{Entry, Str, Value};
 use crate::notify;
@@ -45,26 +46,10 @@ fn bit_offset(ctx: &Ctx<'_, '_>, arg: &[u8], bits: Option<u32>) -> Result<u64, F
     Ok(n as u64)
 }
 
-/// Read the string at `key` with `f` (`None` when missing); WRONGTYPE for another type.
-fn read<R>(
-    ctx: &mut Ctx<'_, '_>,
-    key: &[u8],
-    f: impl FnOnce(Option<&[u8]>) -> R,
-) -> Result<R, Frame> {
-    let now = ctx.now;
-    match ctx.shard(key).get(key, now) {
-        None => Ok(f(None)),
-        Some(Entry {
-            value: Value::Str(s),
-            ..
-        }) => Ok(f(Some(s.as_bytes()))),
-        Some(_) => Err(wrongtype()),
-    }
-}
-
 /// Edit the string at `key` (created empty if missing), padded to `len` bytes, with `f`.
-/// Returns `f`'s result and whether the key was created or grew (Redis's `dirty`); the caller
-/// decides whether the key changed, and then calls [`modified`].
+/// Returns `f`'s result and whether the key was created or grew (Redis's `dirty`: a created key
+/// always grew, `len` being at least 1); the caller decides whether the key changed, and then
+/// calls [`modified`].
 fn edit<R>(
     ctx: &mut Ctx<'_, '_>,
     key: &[u8],
@@ -72,12 +57,10 @@ fn edit<R>(
     f: impl FnOnce(&mut [u8]) -> R,
 ) -> Result<(R, bool), Frame> {
     let now = ctx.now;
-    let shard = ctx.shard(key);
-    let created = !shard.contains(key, now);
     let Ok(Some(Entry {
         value: Value::Str(s),
         ..
-    })) = shard.get_mut_if_unmarked(
+    })) = ctx.shard(key).get_mut_if_unmarked(
         key,
         now,
         |v| matches!(v, Value::Str(_)),
@@ -87,7 +70,7 @@ fn edit<R>(
         return Err(wrongtype());
     };
     let grew = s.len() < len;
-    Ok((s.edit(len, f), created || grew))
+    Ok((s.edit(len, f), grew))
 }
 
 /// The key changed: mark its watchers and send the `setbit` event.
@@ -141,8 +124,8 @@ fn getbit(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         Ok(o) => o,
         Err(e) => return e,
     };
-    match read(ctx, &a[1], |p| p.is_some_and(|p| get_bit(p, offset))) {
-        Ok(bit) => int(i64::from(bit)),
+    match with_str(ctx, &a[1], |s| get_bit(s, offset)) {
+        Ok(bit) => int(i64::from(bit.unwrap_or(false))),
         Err(e) => e,
     }
 }
@@ -214,8 +197,8 @@ fn unit(arg: &[u8]) -> Result<bool, Frame> {
 /// # Format
 /// `BITCOUNT key [start end [BYTE | BIT]]`
 fn bitcount(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
-    let r = read(ctx, &a[1], |p| {
-        let Some(p) = p else { return int(0) };
+    let r = with_str(ctx, &a[1], |s| {
+        let p = s.as_bytes();
         let range = match a.len() {
             2 => Range {
                 start: 0,
@@ -249,7 +232,11 @@ fn bitcount(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         n -= u64::from((p[e] & range.last_mask).count_ones());
         int(n as i64)
     });
-    r.unwrap_or_else(|e| e)
+    match r {
+        Ok(Some(reply)) => reply,
+        Ok(None) => int(0),
+        Err(e) => e,
+    }
 }
 
 /// The first bit equal to `bit` in `p` (bit 0 = the first byte's top bit); when `bit` is 0
@@ -275,11 +262,8 @@ fn bitpos(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         Ok(_) => return err("ERR The bit argument must be 1 or 0."),
         Err(e) => return e,
     };
-    let r = read(ctx, &a[1], |p| {
-        // A missing key is an endless run of zeros.
-        let Some(p) = p else {
-            return int(if bit { -1 } else { 0 });
-        };
+    let r = with_str(ctx, &a[1], |s| {
+        let p = s.as_bytes();
         let len = p.len() as i64;
         let mut end_given = false;
         let range = match a.len() {
@@ -365,7 +349,12 @@ fn bitpos(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             pos + ((start as i64) << 3)
         })
     });
-    r.unwrap_or_else(|e| e)
+    match r {
+        Ok(Some(reply)) => reply,
+        // A missing key is an endless run of zeros.
+        Ok(None) => int(if bit { -1 } else { 0 }),
+        Err(e) => e,
+    }
 }
 
 /// # Format
@@ -394,7 +383,7 @@ fn bitop(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     }
     let mut sources: Vec<Option<Bytes>> = Vec::with_capacity(a.len() - 3);
     for key in &a[3..] {
-        match read(ctx, key, |p| p.map(Bytes::copy_from_slice)) {
+        match super::strings::get_str(ctx, key) {
             Ok(v) => sources.push(v),
             Err(e) => return e,
         }
@@ -661,10 +650,12 @@ fn bitfield_generic(ctx: &mut Ctx<'_, '_>, a: &[Bytes], read_only: bool) -> Fram
     }
     let Some(highest) = highest else {
         // Only GETs: a read, of zeros where the key is missing.
-        let r = read(ctx, &a[1], |p| {
-            Frame::Array(fields.iter().map(|f| read_field(p, f)).collect())
-        });
-        return r.unwrap_or_else(|e| e);
+        let get_all =
+            |p: Option<&[u8]>| Frame::Array(fields.iter().map(|f| read_field(p, f)).collect());
+        return match with_str(ctx, &a[1], |s| get_all(Some(s))) {
+            Ok(r) => r.unwrap_or_else(|| get_all(None)),
+            Err(e) => e,
+        };
     };
     if read_only {
         return err("ERR BITFIELD_RO only supports the GET subcommand");

@@ -42,7 +42,7 @@ pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
 ];
 
 /// The string at `key` read through `f`: Ok(None) if missing, Err(WRONGTYPE) if another type.
-fn with_str<T>(
+pub(crate) fn with_str<T>(
     ctx: &mut Ctx<'_, '_>,
     key: &[u8],
     f: impl FnOnce(&Str) -> T,
@@ -60,7 +60,7 @@ fn with_str<T>(
 }
 
 /// The string at `key` (a clone of the stored value); see [`with_str`].
-fn get_str(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Option<Bytes>, Frame> {
+pub(crate) fn get_str(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Option<Bytes>, Frame> {
     with_str(ctx, key, Str::to_bytes)
 }
 
