@@ -60,32 +60,99 @@ const MONITOR_QUEUE: usize = 10_000;
 /// serves the next, so only a busy turn defers. (docs/PERFORMANCE.md, session 12.)
 const DEFER_FLUSH_AFTER: u32 = 8;
 
+/// The clients a lane served are counted over windows of this length (see [`turn_ended`]).
+pub(crate) const CLIENT_WINDOW_NS: u64 = 1_000_000;
+
+/// What a lane's thread has served lately: this loop turn and the last, and the clients of
+/// the current and the last [`CLIENT_WINDOW_NS`] window.
+#[derive(Clone, Copy)]
+struct Served {
+    /// Batches with replies in the current turn, and in the last one.
+    turn: u32,
+    last_turn: u32,
+    /// The current window's number (a connection remembers the window it was last counted
+    /// in, so each counts once per window; never 0, the number of a new connection).
+    window: u32,
+    window_start_ns: u64,
+    /// Distinct connections served in the current window, and in the last one.
+    clients: u32,
+    last_clients: u32,
+    /// Batches with replies in the current window, and in the last one.
+    batches: u32,
+    last_batches: u32,
+}
+
 thread_local! {
-    /// Batches served in this thread's current loop turn, and in the last one.
-    static TURN: std::cell::Cell<(u32, u32)> = const { std::cell::Cell::new((0, 0)) };
+    static SERVED: std::cell::Cell<Served> = const {
+        std::cell::Cell::new(Served {
+            turn: 0,
+            last_turn: 0,
+            window: 1,
+            window_start_ns: 0,
+            clients: 0,
+            last_clients: 0,
+            batches: 0,
+            last_batches: 0,
+        })
+    };
 }
 
 /// Batches whose replies waited for the end of their lane's turn, since start (INFO lanes).
 pub(crate) static FLUSHES_DEFERRED: std::sync::atomic::AtomicU64 =
     std::sync::atomic::AtomicU64::new(0);
 
-/// The lane's loop turn ended: its runtime is about to park (from the lane runtime's park
-/// hook; see `lanes`). Without the hook (a runtime of the embedder's), nothing is deferred.
-/// The turn's deferred batches are counted here, once per turn, not once per batch.
-pub(crate) fn turn_ended() {
-    let (now, last) = TURN.get();
-    if last >= DEFER_FLUSH_AFTER {
-        FLUSHES_DEFERRED.fetch_add(u64::from(now), Relaxed);
-    }
-    TURN.set((0, now));
+/// How a lane's loop turn went, for its park hook.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TurnSummary {
+    /// Batches with replies served in the turn.
+    pub(crate) batches: u32,
+    /// Distinct connections served in the last millisecond or two.
+    pub(crate) recent_clients: u32,
+    /// Batches served in the last whole [`CLIENT_WINDOW_NS`] window (0 in the first).
+    pub(crate) window_batches: u32,
 }
 
-/// Count a batch with replies; whether to write them at the end of the turn (every batch of
-/// a turn that follows a busy one).
-fn flush_later() -> bool {
-    let (now, last) = TURN.get();
-    TURN.set((now.saturating_add(1), last));
-    last >= DEFER_FLUSH_AFTER
+/// The lane's loop turn ended: its runtime is about to park (from the lane runtime's park
+/// hook; see `lanes`; `now_ns` on the hook's clock). Without the hook (a runtime of the
+/// embedder's), nothing is deferred. The turn's deferred batches are counted here, once per
+/// turn, not once per batch.
+pub(crate) fn turn_ended(now_ns: u64) -> TurnSummary {
+    let mut s = SERVED.get();
+    if s.last_turn >= DEFER_FLUSH_AFTER {
+        FLUSHES_DEFERRED.fetch_add(u64::from(s.turn), Relaxed);
+    }
+    let batches = s.turn;
+    s.last_turn = s.turn;
+    s.turn = 0;
+    if now_ns.saturating_sub(s.window_start_ns) >= CLIENT_WINDOW_NS {
+        s.window = s.window.wrapping_add(1).max(1);
+        s.window_start_ns = now_ns;
+        s.last_clients = s.clients;
+        s.clients = 0;
+        s.last_batches = s.batches;
+        s.batches = 0;
+    }
+    SERVED.set(s);
+    TurnSummary {
+        batches,
+        recent_clients: s.clients.max(s.last_clients),
+        window_batches: s.last_batches,
+    }
+}
+
+/// Count a batch with replies (and its connection, once per window: `seen` is the window it
+/// was last counted in); whether to write them at the end of the turn (every batch of a turn
+/// that follows a busy one).
+fn flush_later(seen: &mut u32) -> bool {
+    let mut s = SERVED.get();
+    s.turn = s.turn.saturating_add(1);
+    s.batches = s.batches.saturating_add(1);
+    if *seen != s.window {
+        *seen = s.window;
+        s.clients += 1;
+    }
+    SERVED.set(s);
+    s.last_turn >= DEFER_FLUSH_AFTER
 }
 
 /// Serve one accepted connection until it closes; never returns an error (it is logged).
@@ -172,6 +239,7 @@ pub(crate) async fn serve(
         last_batch: quanta::Instant::now(),
         chatty: false,
         ran_batch: false,
+        seen_window: 0,
         trim: None,
     };
     drive(conn).await;
@@ -311,6 +379,8 @@ pub(crate) struct Conn {
     /// Armed while the connection holds buffers; created once and re-armed only when it
     /// fires early, so a busy connection pays no timer registration per request.
     trim: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+    /// The lane's client window this connection was last counted in (see [`turn_ended`]).
+    seen_window: u32,
 }
 
 enum Wake {
@@ -405,7 +475,7 @@ impl Conn {
                 let _ = self.flush().await;
                 return reason;
             }
-            if !self.wbuf.is_empty() && flush_later() {
+            if !self.wbuf.is_empty() && flush_later(&mut self.seen_window) {
                 // A busy lane: the other connections ready in this turn run first, and the
                 // replies go out together at its end (see `DEFER_FLUSH_AFTER`).
                 tokio::task::yield_now().await;

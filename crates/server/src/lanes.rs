@@ -40,6 +40,10 @@
 //! sockets publishers may write) and blocked clients stay where they are. A move that cannot
 //! be made (the lane is gone) leaves the connection where it was.
 //!
+//! NAPPING. A lane that runs out of work under load from many clients sleeps [`NAP`] before
+//! it parks in `epoll_wait`, so requests arriving meanwhile wake no thread and are served in
+//! one turn ([`nap_before_parking`] says when, and why).
+//!
 //! SHUTDOWN. Moved connections are spawned on the shutdown tracker like every other
 //! connection (a tracker token travels with the handoff, so the drain never sees a moving
 //! connection as gone). The lane threads stop when [`crate::run`] ends (or is dropped).
@@ -117,23 +121,29 @@ pub(crate) struct BusyMeter {
     idle_ns: AtomicU64,
     /// Whether the hooks have reported at all.
     known: AtomicBool,
+    /// Naps taken before parking ([`nap_before_parking`]; INFO lanes).
+    naps: AtomicU64,
 }
 
 impl BusyMeter {
-    /// The lane's runtime is about to park (`on_thread_park`).
-    pub(crate) fn parking(&self) {
-        self.parked_at.store(now_ns(), Relaxed);
+    /// The lane's runtime is about to park (`on_thread_park`), at `now` (`now_ns`).
+    pub(crate) fn parked_at(&self, now: u64) {
+        self.parked_at.store(now, Relaxed);
         if !self.known.load(Relaxed) {
             self.known.store(true, Relaxed);
         }
     }
 
-    /// The lane's runtime woke (`on_thread_unpark`).
-    pub(crate) fn unparked(&self) {
+    /// The lane's runtime woke (`on_thread_unpark`); how long it was parked (nanoseconds;
+    /// `u64::MAX` if it was not known to be).
+    pub(crate) fn unparked(&self) -> u64 {
         let at = self.parked_at.swap(0, Relaxed);
-        if at != 0 {
-            self.idle_ns.fetch_add(now_ns().saturating_sub(at), Relaxed);
+        if at == 0 {
+            return u64::MAX;
         }
+        let idle = now_ns().saturating_sub(at);
+        self.idle_ns.fetch_add(idle, Relaxed);
+        idle
     }
 
     /// Idle nanoseconds up to `now`, including a park in progress; `None` if unknown.
@@ -153,9 +163,60 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
+/// A lane under load naps about as long as the mean gap between its requests, this long at
+/// most (see [`nap_before_parking`])...
+pub(crate) const NAP: Duration = Duration::from_micros(20);
+/// ...and this long at least.
+pub(crate) const NAP_MIN: Duration = Duration::from_micros(5);
+/// ...when it served at least this many distinct clients in the last millisecond or two...
+pub(crate) const NAP_MIN_CLIENTS: u32 = 32;
+/// ...and its last wait for work was shorter than this (requests arrive back to back).
+pub(crate) const NAP_IF_IDLE_BELOW_NS: u64 = 100_000;
+
+thread_local! {
+    /// How long this lane's thread waited for work the last time it parked (nanoseconds,
+    /// nap included).
+    static LAST_IDLE_NS: std::cell::Cell<u64> = const { std::cell::Cell::new(u64::MAX) };
+}
+
+/// Whether, and how long, a lane that ran out of work should nap before it parks, and so
+/// let the requests of the next few microseconds gather, instead of waiting in `epoll_wait`
+/// for the first of them.
+///
+/// Why: a thread waiting in `epoll_wait` is woken by the client's `send`, and on a VM whose
+/// idle vCPUs halt that wake-up is an IPI the *sender* pays for (7-8 us of its CPU inside
+/// `sendto`). Under many clients at pipeline 1 the load generator (or a busy application
+/// server) is the bottleneck, and confab, faster than Redis per request, ran out of work and
+/// went back to sleep after every request or two: redis-benchmark paid a wake-up for one
+/// request in six at LRANGE_100 (one in thirty against Redis, whose slower turn gathers more)
+/// and lost 10-15% of its rate to it. A napping thread is not waiting on the sockets, so a
+/// request that arrives during the nap wakes nobody; the nap's own timer fires on the lane's
+/// own CPU. The nap lasts about the mean gap between the lane's requests over the last
+/// millisecond (so about one request gathers), from [`NAP_MIN`] to [`NAP`]: a fixed 20 us
+/// raised p99 at GET and SET by up to 0.1 ms, 10 us gathered too little at LRANGE_100.
+///
+/// It is taken only under load from many clients: at least [`NAP_MIN_CLIENTS`] served lately
+/// (a handful of clients in lock-step with the server would only wait longer: redis-benchmark
+/// -c 5 lost a third of its rate to an unconditional nap), the last wait for work under
+/// [`NAP_IF_IDLE_BELOW_NS`] (a nap that found nothing makes the next wait long, and so stops
+/// the napping), and this turn served requests. Spinning instead of sleeping kept the
+/// thread from sleeping at all but cost more CPU than the timer. Measured in
+/// docs/PERFORMANCE.md, session 13.
+fn nap_before_parking(turn: crate::connection::TurnSummary) -> Option<Duration> {
+    if turn.batches == 0
+        || turn.recent_clients < NAP_MIN_CLIENTS
+        || LAST_IDLE_NS.get() >= NAP_IF_IDLE_BELOW_NS
+    {
+        return None;
+    }
+    let gap = crate::connection::CLIENT_WINDOW_NS / u64::from(turn.window_batches.max(1));
+    Some(Duration::from_nanos(gap).clamp(NAP_MIN, NAP))
+}
+
 /// The builder of a lane's runtime: current-thread, with park hooks that measure the lane's
-/// busy time in `meter` (and make it this thread's [`thread_meter`] at the first park) and
-/// write the pub/sub deliveries the lane deferred (see `pubsub`).
+/// busy time in `meter` (and make it this thread's [`thread_meter`] at the first park), write
+/// the pub/sub deliveries the lane deferred (see `pubsub`), end the connections' loop turn
+/// (see `connection`) and nap under load ([`nap_before_parking`]).
 pub(crate) fn lane_runtime(meter: Arc<BusyMeter>) -> tokio::runtime::Builder {
     let workers = crate::pubsub::Workers::new(1);
     let unparked = workers.clone();
@@ -164,16 +225,24 @@ pub(crate) fn lane_runtime(meter: Arc<BusyMeter>) -> tokio::runtime::Builder {
     let mut b = tokio::runtime::Builder::new_current_thread();
     b.enable_all()
         .on_thread_park(move || {
-            crate::connection::turn_ended();
+            let now = now_ns();
+            let turn = crate::connection::turn_ended(now);
             workers.parking();
-            m1.parking();
+            m1.parked_at(now);
             if !registered.load(Relaxed) {
                 registered.store(true, Relaxed);
                 THREAD_METER.with_borrow_mut(|m| *m = Some(m1.clone()));
+                // Timers of this thread (the nap's above all) fire when due, not up to the
+                // default 50 us later. Failure only makes naps longer.
+                let _ = nix::sys::prctl::set_timerslack(1);
+            }
+            if let Some(nap) = nap_before_parking(turn) {
+                m1.naps.fetch_add(1, Relaxed);
+                std::thread::sleep(nap);
             }
         })
         .on_thread_unpark(move || {
-            m2.unparked();
+            LAST_IDLE_NS.set(m2.unparked());
             unparked.unparked();
         });
     b
@@ -640,7 +709,7 @@ pub(crate) fn info(shared: &Shared, out: &mut String) {
         .clone();
     let _ = write!(
         out,
-        "lanes:{}\r\nlane_policy:{}\r\naccept_lane:{}\r\nconnections_moved:{}\r\nspreads_undone:{}\r\nshard_locks_contended:{}\r\nflushes_deferred:{}\r\n",
+        "lanes:{}\r\nlane_policy:{}\r\naccept_lane:{}\r\nconnections_moved:{}\r\nspreads_undone:{}\r\nshard_locks_contended:{}\r\nflushes_deferred:{}\r\nnaps:{}\r\n",
         lanes.count(),
         match lanes.policy {
             LanePolicy::Adaptive => "adaptive",
@@ -651,6 +720,12 @@ pub(crate) fn info(shared: &Shared, out: &mut String) {
         lanes.undone.load(Relaxed),
         shared.keyspace.contended(),
         crate::connection::FLUSHES_DEFERRED.load(Relaxed),
+        lanes
+            .lanes
+            .iter()
+            .filter_map(|l| l.meter.get())
+            .map(|m| m.naps.load(Relaxed))
+            .sum::<u64>(),
     );
     for (i, c) in clients.iter().enumerate() {
         let b = busy.get(i).copied().unwrap_or(-1);
@@ -713,11 +788,12 @@ mod tests {
     fn busy_meter_counts_parked_time() {
         let m = BusyMeter::default();
         assert_eq!(m.idle_until(now_ns()), None);
-        m.parking();
+        m.parked_at(now_ns());
         std::thread::sleep(Duration::from_millis(20));
         let during = m.idle_until(now_ns()).unwrap();
         assert!(during >= 15_000_000, "{during}");
-        m.unparked();
+        assert!(m.unparked() >= during);
+        assert_eq!(m.unparked(), u64::MAX, "not parked");
         let after = m.idle_until(now_ns()).unwrap();
         assert!(after >= during);
         std::thread::sleep(Duration::from_millis(10));

@@ -300,3 +300,63 @@ async fn replies_held_to_the_end_of_a_busy_turn_arrive_whole_and_in_order() {
     assert!(deferred, "no batch waited for the end of a busy turn");
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lane_naps_under_many_clients_and_never_for_a_lone_one() {
+    // A lone client in lock-step with the server must never wait for a nap: it would only
+    // add to every round trip. Forty clients at pipeline 1 make the lane run out of work
+    // between requests arriving back to back, and there it naps (`naps`); every reply is
+    // still each client's own and in order.
+    let srv = TestServer::start_on_server_runtime(Config::for_tests()).await;
+    let mut lone = srv.client().await;
+    for i in 1..=3_000i64 {
+        assert_eq!(cmd(&mut lone, &["INCR", "lone"]).await, Frame::Integer(i));
+    }
+    assert_eq!(
+        lanes_field(&srv, "naps").await,
+        0,
+        "a lone client met a nap"
+    );
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for k in 0..40 {
+        let mut c = srv.client().await;
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            let own = format!("own:{k}");
+            let mut next = 1i64;
+            while next <= 100 || !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                assert_eq!(
+                    cmd(&mut c, &["INCR", own.as_str()]).await,
+                    Frame::Integer(next),
+                    "client {k}"
+                );
+                next += 1;
+                assert!(
+                    next < 1_000_000,
+                    "client {k}: no nap after a million requests"
+                );
+            }
+            next - 1
+        }));
+    }
+    let napped = eventually(Duration::from_secs(20), || async {
+        lanes_field(&srv, "naps").await > 0
+    })
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut c = srv.client().await;
+    for (k, t) in tasks.into_iter().enumerate() {
+        let n = t.await.unwrap();
+        assert_eq!(
+            cmd(&mut c, &["GET", &format!("own:{k}")]).await,
+            bulk(&n.to_string())
+        );
+    }
+    assert!(
+        napped,
+        "forty clients at pipeline 1 never made the lane nap"
+    );
+    srv.stop().await;
+}
