@@ -403,7 +403,7 @@ fn bitop(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             }
             *o = v;
         }
-        Value::Str(Str::from(out))
+        Value::Str(Str::from(out).into_raw())
     });
     super::coll::store(ctx, &a[2], result, notify::STRING, "set");
     int(max as i64)

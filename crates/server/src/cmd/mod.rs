@@ -15,6 +15,7 @@ pub(crate) mod hashes;
 pub(crate) mod keys;
 pub(crate) mod lists;
 pub(crate) mod memory;
+pub(crate) mod object;
 pub(crate) mod pubsub;
 pub(crate) mod server;
 pub(crate) mod sets;
@@ -125,7 +126,7 @@ const CASE_FOLD: [[u64; 2]; MAX_NAME + 1] = {
 
 impl Commands {
     pub(crate) fn new() -> Self {
-        let families: [&[(&str, Handler, Plan)]; 16] = [
+        let families: [&[(&str, Handler, Plan)]; 17] = [
             bitops::COMMANDS,
             blocking::COMMANDS,
             pubsub::COMMANDS,
@@ -138,6 +139,7 @@ impl Commands {
             conn::COMMANDS,
             server::COMMANDS,
             memory::COMMANDS,
+            object::COMMANDS,
             tx::COMMANDS,
             zsets::COMMANDS,
             sort::COMMANDS,

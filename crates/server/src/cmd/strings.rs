@@ -539,7 +539,8 @@ fn setrange(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             let mut v = vec![0u8; offset + value.len()];
             v[offset..].copy_from_slice(value);
             let n = v.len();
-            ctx.shard(&a[1]).insert(&a[1], Value::Str(Str::from(v)), 0);
+            ctx.shard(&a[1])
+                .insert(&a[1], Value::Str(Str::from(v).into_raw()), 0);
             ctx.notify(notify::STRING, "setrange", &a[1]);
             int(n as i64)
         }
@@ -657,8 +658,11 @@ fn incrbyfloat(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     };
     let text = Bytes::from(new.to_human());
     let now = ctx.now;
-    ctx.shard(&a[1])
-        .insert_keep_ttl(&a[1], Value::Str(Str::from(text.clone())), now);
+    ctx.shard(&a[1]).insert_keep_ttl(
+        &a[1],
+        Value::Str(Str::from(text.clone()).into_not_int()),
+        now,
+    );
     ctx.notify(notify::STRING, "incrbyfloat", &a[1]);
     bulk(text)
 }

@@ -2192,6 +2192,17 @@ pub(crate) static COMMANDS: &[CommandSpec] = &[
         ..CommandSpec::EMPTY
     },
     CommandSpec {
+        name: "object",
+        arity: -2,
+        acl_categories: &["@slow"],
+        group: "generic",
+        summary: "A container for object introspection commands",
+        since: "2.2.3",
+        complexity: "Depends on subcommand.",
+        subcommands: OBJECT_SUBCOMMANDS,
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
         name: "persist",
         arity: 2,
         flags: &["write", "fast"],
@@ -5071,6 +5082,90 @@ static MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
         since: "4.0.0",
         complexity: "O(N) where N is the number of samples.",
         args: &[arg("key", "key").key_spec(0), arg("count", "integer").token("SAMPLES").optional()],
+        ..CommandSpec::EMPTY
+    },
+];
+
+/// Subcommands of OBJECT.
+#[rustfmt::skip]
+static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "object|encoding",
+        arity: 3,
+        flags: &["readonly"],
+        first_key: 2,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@keyspace", "@read", "@slow"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[KeySpec::new(&["RO"], BeginSearch::Index(2), FindKeys::Range(0, 1, 0))],
+        group: "generic",
+        summary: "Inspect the internal encoding of a Redis object",
+        since: "2.2.3",
+        complexity: "O(1)",
+        args: &[arg("key", "key").key_spec(0)],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "object|freq",
+        arity: 3,
+        flags: &["readonly"],
+        first_key: 2,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@keyspace", "@read", "@slow"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[KeySpec::new(&["RO"], BeginSearch::Index(2), FindKeys::Range(0, 1, 0))],
+        group: "generic",
+        summary: "Get the logarithmic access frequency counter of a Redis object",
+        since: "4.0.0",
+        complexity: "O(1)",
+        args: &[arg("key", "key").key_spec(0)],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "object|help",
+        arity: 2,
+        flags: &["loading", "stale"],
+        acl_categories: &["@keyspace", "@slow"],
+        group: "generic",
+        summary: "Show helpful text about the different subcommands",
+        since: "6.2.0",
+        complexity: "O(1)",
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "object|idletime",
+        arity: 3,
+        flags: &["readonly"],
+        first_key: 2,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@keyspace", "@read", "@slow"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[KeySpec::new(&["RO"], BeginSearch::Index(2), FindKeys::Range(0, 1, 0))],
+        group: "generic",
+        summary: "Get the time since a Redis object was last accessed",
+        since: "2.2.3",
+        complexity: "O(1)",
+        args: &[arg("key", "key").key_spec(0)],
+        ..CommandSpec::EMPTY
+    },
+    CommandSpec {
+        name: "object|refcount",
+        arity: 3,
+        flags: &["readonly"],
+        first_key: 2,
+        last_key: 2,
+        step: 1,
+        acl_categories: &["@keyspace", "@read", "@slow"],
+        tips: &["nondeterministic_output"],
+        key_specs: &[KeySpec::new(&["RO"], BeginSearch::Index(2), FindKeys::Range(0, 1, 0))],
+        group: "generic",
+        summary: "Get the number of references to the value of the key",
+        since: "2.2.3",
+        complexity: "O(1)",
+        args: &[arg("key", "key").key_spec(0)],
         ..CommandSpec::EMPTY
     },
 ];

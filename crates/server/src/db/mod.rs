@@ -110,6 +110,54 @@ impl Value {
     }
 
     /// The name TYPE reports.
+    /// The encoding Redis 7.0 would give this value, with its default thresholds (OBJECT
+    /// ENCODING; see `cmd::object`).
+    pub(crate) fn encoding(&self) -> &'static str {
+        /// `hash-max-listpack-entries`, `hash-max-listpack-value`, `set-max-intset-entries`.
+        const HASH_ENTRIES: usize = 512;
+        const HASH_VALUE: usize = 64;
+        const INTSET_ENTRIES: usize = 512;
+        match self {
+            Value::Str(s) => s.encoding(),
+            Value::List(_) => "quicklist",
+            Value::Hash(h) => {
+                if h.len() <= HASH_ENTRIES
+                    && h.iter()
+                        .all(|(f, v)| f.len() <= HASH_VALUE && v.len() <= HASH_VALUE)
+                {
+                    "listpack"
+                } else {
+                    "hashtable"
+                }
+            }
+            Value::Set(s) => {
+                if s.len() <= INTSET_ENTRIES
+                    && s.iter().all(|m| confab_protocol::parse_i64(m).is_some())
+                {
+                    "intset"
+                } else {
+                    "hashtable"
+                }
+            }
+            Value::ZSet(z) => {
+                if z.is_small() {
+                    "listpack"
+                } else {
+                    "skiplist"
+                }
+            }
+            Value::Stream(_) => "stream",
+        }
+    }
+
+    /// OBJECT REFCOUNT: 1, or `INT_MAX` for the small integers Redis shares.
+    pub(crate) fn refcount(&self) -> i64 {
+        match self {
+            Value::Str(s) => s.refcount(),
+            _ => 1,
+        }
+    }
+
     pub(crate) fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",

@@ -14,13 +14,30 @@ use bytes::{Bytes, BytesMut};
 /// anyway for its largest variant.
 pub(crate) const INLINE: usize = 38;
 
+/// In an inline value's length byte: the length (at most [`INLINE`])...
+const LEN: u8 = 0x3f;
+/// ...and two flags for OBJECT ENCODING: the value was written in place (APPEND, SETRANGE,
+/// SETBIT, BITFIELD) or built whole by a command Redis stores as a raw string (BITOP):
+/// "raw" at any length...
+const RAW: u8 = 0x80;
+/// ...or it is INCRBYFLOAT's result, which Redis never stores as an integer: "embstr".
+const NOT_INT: u8 = 0x40;
+
+/// Longest string Redis 7.0 stores as "embstr" (`OBJ_ENCODING_EMBSTR_SIZE_LIMIT`).
+const EMBSTR_MAX: usize = 44;
+/// Integers Redis shares (`OBJ_SHARED_INTEGERS`): OBJECT REFCOUNT of such a value is
+/// `OBJ_SHARED_REFCOUNT`.
+const SHARED_INTEGERS: i64 = 10_000;
+
 /// A stored string value (see the module doc).
 #[derive(Clone)]
 pub(crate) enum Str {
-    /// Length and bytes.
+    /// Length and flags ([`LEN`], [`RAW`], [`NOT_INT`]), and bytes.
     Inline(u8, [u8; INLINE]),
     /// A value longer than [`INLINE`].
     Shared(Bytes),
+    /// A value longer than [`INLINE`] that Redis would hold as a raw string (see [`RAW`]).
+    Raw(Bytes),
 }
 
 const _: () = assert!(std::mem::size_of::<Str>() == 40);
@@ -42,16 +59,69 @@ impl Str {
     pub(crate) fn heap_bytes(&self) -> usize {
         match self {
             Str::Inline(..) => 0,
-            Str::Shared(b) => super::heap_block(b.len()),
+            Str::Shared(b) | Str::Raw(b) => super::heap_block(b.len()),
         }
+    }
+
+    /// The same bytes, held as Redis holds a string written by SETRANGE on a new key or by
+    /// BITOP: OBJECT ENCODING says "raw" at any length.
+    pub(crate) fn into_raw(self) -> Str {
+        match self {
+            Str::Inline(len, buf) => Str::Inline(len | RAW, buf),
+            Str::Shared(b) | Str::Raw(b) => Str::Raw(b),
+        }
+    }
+
+    /// The same bytes, never reported as an integer (INCRBYFLOAT's result: Redis stores it
+    /// as a string even when it reads "3").
+    pub(crate) fn into_not_int(self) -> Str {
+        match self {
+            Str::Inline(len, buf) => Str::Inline(len | NOT_INT, buf),
+            other => other,
+        }
+    }
+
+    /// Redis 7.0's encoding of this value (OBJECT ENCODING): "int" for a canonical 64-bit
+    /// integer stored by a SET-like command or INCR, "embstr" up to 44 bytes, else "raw";
+    /// "raw" at any length once written in place.
+    pub(crate) fn encoding(&self) -> &'static str {
+        let flags = match self {
+            Str::Raw(_) => return "raw",
+            Str::Inline(len, _) => *len & !LEN,
+            Str::Shared(_) => 0,
+        };
+        if flags & RAW != 0 {
+            return "raw";
+        }
+        let b = self.as_bytes();
+        if flags & NOT_INT == 0 && confab_protocol::parse_i64(b).is_some() {
+            "int"
+        } else if b.len() <= EMBSTR_MAX {
+            "embstr"
+        } else {
+            "raw"
+        }
+    }
+
+    /// OBJECT REFCOUNT: Redis shares the objects of the integers 0 to 9,999 (with no
+    /// maxmemory policy, confab's only mode) and reports them with `INT_MAX` references.
+    pub(crate) fn refcount(&self) -> i64 {
+        if self.encoding() == "int" {
+            if let Some(n) = confab_protocol::parse_i64(self.as_bytes()) {
+                if (0..SHARED_INTEGERS).contains(&n) {
+                    return i64::from(i32::MAX);
+                }
+            }
+        }
+        1
     }
 
     /// The value's bytes.
     #[inline]
     pub(crate) fn as_bytes(&self) -> &[u8] {
         match self {
-            Str::Inline(len, buf) => &buf[..usize::from(*len)],
-            Str::Shared(b) => b,
+            Str::Inline(len, buf) => &buf[..usize::from(*len & LEN)],
+            Str::Shared(b) | Str::Raw(b) => b,
         }
     }
 
@@ -59,34 +129,37 @@ impl Str {
     pub(crate) fn to_bytes(&self) -> Bytes {
         match self {
             Str::Inline(..) => Bytes::copy_from_slice(self.as_bytes()),
-            Str::Shared(b) => b.clone(),
+            Str::Shared(b) | Str::Raw(b) => b.clone(),
         }
     }
 
     /// Change the value in place: `f` gets its bytes, first zero-padded to at least `min_len`
     /// (SETBIT, BITFIELD, SETRANGE). An inline value stays inline while it fits; a longer one is
     /// edited in its own buffer when nothing else shares it (a reply in flight may: then it is
-    /// copied first), so setting one bit of a big bitmap costs no copy of the bitmap.
+    /// copied first), so setting one bit of a big bitmap costs no copy of the bitmap. The
+    /// value is then a raw string for OBJECT ENCODING, as in Redis.
     pub(crate) fn edit<R>(&mut self, min_len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
         match self {
             Str::Inline(len, buf) if min_len <= INLINE => {
-                let old = usize::from(*len);
-                if old < min_len {
-                    buf[old..min_len].fill(0);
-                    *len = min_len as u8;
-                }
-                f(&mut buf[..usize::from(*len)])
+                let old = usize::from(*len & LEN);
+                let new = old.max(min_len);
+                buf[old..new].fill(0);
+                *len = new as u8 | RAW;
+                f(&mut buf[..new])
             }
             _ => {
                 let mut b = match std::mem::replace(self, Str::Inline(0, [0; INLINE])) {
-                    Str::Inline(len, buf) => BytesMut::from(&buf[..usize::from(len)]),
-                    Str::Shared(b) => b.try_into_mut().unwrap_or_else(|b| BytesMut::from(&b[..])),
+                    Str::Inline(len, buf) => BytesMut::from(&buf[..usize::from(len & LEN)]),
+                    Str::Shared(b) | Str::Raw(b) => {
+                        b.try_into_mut().unwrap_or_else(|b| BytesMut::from(&b[..]))
+                    }
                 };
                 if b.len() < min_len {
                     b.resize(min_len, 0);
                 }
                 let r = f(&mut b);
-                *self = Str::from(b.freeze());
+                // Longer than INLINE: only a heap value or a growing one comes here.
+                *self = Str::Raw(b.freeze());
                 r
             }
         }
@@ -97,7 +170,7 @@ impl Str {
     pub(crate) fn reply(&self) -> Bytes {
         match self {
             Str::Inline(..) => crate::arena::reply_slice(self.as_bytes()),
-            Str::Shared(b) => crate::arena::reply_bytes(b),
+            Str::Shared(b) | Str::Raw(b) => crate::arena::reply_bytes(b),
         }
     }
 }
@@ -175,6 +248,34 @@ mod tests {
         s.edit(0, |b| b[0] = 0);
         assert_eq!(held[0], 7);
         assert_eq!(s.as_bytes()[0], 0);
+    }
+
+    #[test]
+    fn encodings_follow_redis_rules_and_remember_in_place_writes() {
+        let enc = |b: &[u8]| Str::from(b.to_vec()).encoding();
+        assert_eq!(enc(b"12345"), "int");
+        assert_eq!(enc(b"-9223372036854775808"), "int");
+        assert_eq!(enc(b"9223372036854775808"), "embstr");
+        assert_eq!(enc(b"007"), "embstr");
+        assert_eq!(enc(b"-0"), "embstr");
+        assert_eq!(enc(&[b'x'; 44]), "embstr");
+        assert_eq!(enc(&[b'x'; 45]), "raw");
+        // Written in place: raw at any length, and the bytes are unchanged by the flag.
+        for n in [1, INLINE, INLINE + 1, 44, 100] {
+            let mut s = Str::from(vec![b'1'; n]);
+            s.edit(0, |_| ());
+            assert_eq!(s.encoding(), "raw", "length {n}");
+            assert_eq!(s.as_bytes(), &vec![b'1'; n][..]);
+            assert_eq!(s.refcount(), 1);
+        }
+        let built = Str::from(b"12".to_vec()).into_raw();
+        assert_eq!((built.encoding(), built.as_bytes()), ("raw", &b"12"[..]));
+        let float = Str::from(b"3".to_vec()).into_not_int();
+        assert_eq!((float.encoding(), float.as_bytes()), ("embstr", &b"3"[..]));
+        assert_eq!(float.refcount(), 1);
+        assert_eq!(Str::from(b"9999".to_vec()).refcount(), i64::from(i32::MAX));
+        assert_eq!(Str::from(b"10000".to_vec()).refcount(), 1);
+        assert_eq!(Str::from(b"-1".to_vec()).refcount(), 1);
     }
 
     #[test]
