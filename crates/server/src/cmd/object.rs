@@ -6,9 +6,10 @@
 //! results, as Redis's encodings do); lists "quicklist" (Redis 7.0 has no other); hashes
 //! "listpack" up to 512 fields of at most 64 bytes each (field and value), else "hashtable";
 //! sets "intset" up to 512 integer members, else "hashtable"; sorted sets "listpack" up to
-//! 128 members of at most 64 bytes, else "skiplist"; streams "stream". Where Redis keeps a
-//! hash or set in its big encoding after it shrinks back under the thresholds, confab
-//! reports the small one again (sorted sets do keep it, as in Redis). REFCOUNT is 1 except
+//! 128 members of at most 64 bytes, else "skiplist"; streams "stream". A hash, set or sorted
+//! set keeps its big encoding once it had it, as in Redis (`db::HashValue`, `db::SetValue`,
+//! `db::zset::ZSet` remember it); a set built by SINTERSTORE and the like is encoded by
+//! what it holds. REFCOUNT is 1 except
 //! for the integers 0-9999 Redis shares (2147483647; a COPY of one is a private object in
 //! Redis, 1, and still 2147483647 here). confab keeps no access time or frequency per key
 //! (it evicts nothing: `maxmemory-policy` is only kept and shown): FREQ answers Redis's

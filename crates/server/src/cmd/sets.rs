@@ -68,6 +68,9 @@ fn reply(r: Result<Frame, Frame>) -> Frame {
 /// Members in the order Redis lists them (see the module doc).
 pub(crate) fn ordered(s: &SetValue) -> Vec<Bytes> {
     let members: Vec<&Bytes> = s.iter().collect();
+    if !s.is_intset() {
+        return members.into_iter().cloned().collect();
+    }
     match coll::intset_order(&members) {
         Some(order) => order.into_iter().map(|i| members[i].clone()).collect(),
         None => members.into_iter().cloned().collect(),
@@ -264,6 +267,8 @@ fn combine(ctx: &mut Ctx<'_, '_>, keys: &[Bytes], op: Op) -> Result<SetValue, Fr
             }
         }
     }
+    // A new set, encoded by what it holds, not by the first source it was copied from.
+    acc.reencode();
     Ok(acc)
 }
 

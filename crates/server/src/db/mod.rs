@@ -44,11 +44,131 @@ pub(crate) const SHARDS_PER_DB: usize = 512;
 
 type Hasher = ahash::RandomState;
 
-/// Field → value map of a hash. Insertion-ordered, as Redis's small (listpack) hashes are,
-/// so small hashes list their fields in the same order as Redis.
-pub(crate) type HashValue = indexmap::IndexMap<Bytes, Bytes, Hasher>;
-/// Members of a set.
-pub(crate) type SetValue = indexmap::IndexSet<Bytes, Hasher>;
+/// Redis 7.0's defaults for its compact encodings (`hash-max-listpack-entries`,
+/// `hash-max-listpack-value`, `set-max-intset-entries`): OBJECT ENCODING, and the order a
+/// set lists its members in.
+const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
+const HASH_MAX_LISTPACK_VALUE: usize = 64;
+const SET_MAX_INTSET_ENTRIES: usize = 512;
+
+/// Field → value map of a hash (the map's methods through `Deref`). Insertion-ordered, as
+/// Redis's small (listpack) hashes are, so small hashes list their fields in the same order
+/// as Redis. Remembers whether Redis would have converted it to a hashtable: once past the
+/// listpack limits, for good, as in Redis.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct HashValue {
+    map: indexmap::IndexMap<Bytes, Bytes, Hasher>,
+    big: bool,
+}
+
+impl HashValue {
+    /// Set `field` to `value` (the map's `insert`, noting a field or value past the listpack
+    /// limits, or one field too many).
+    pub(crate) fn insert(&mut self, field: Bytes, value: Bytes) -> Option<Bytes> {
+        if field.len() > HASH_MAX_LISTPACK_VALUE || value.len() > HASH_MAX_LISTPACK_VALUE {
+            self.big = true;
+        }
+        let old = self.map.insert(field, value);
+        if self.map.len() > HASH_MAX_LISTPACK_ENTRIES {
+            self.big = true;
+        }
+        old
+    }
+
+    /// Whether Redis would hold this hash as a listpack.
+    pub(crate) fn is_listpack(&self) -> bool {
+        !self.big
+    }
+}
+
+impl std::ops::Deref for HashValue {
+    type Target = indexmap::IndexMap<Bytes, Bytes, Hasher>;
+    fn deref(&self) -> &Self::Target {
+        &self.map
+    }
+}
+
+impl std::ops::DerefMut for HashValue {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.map
+    }
+}
+
+impl<'a> IntoIterator for &'a HashValue {
+    type Item = (&'a Bytes, &'a Bytes);
+    type IntoIter = indexmap::map::Iter<'a, Bytes, Bytes>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.map.iter()
+    }
+}
+
+/// Members of a set (the set's methods through `Deref`), and whether Redis would have
+/// converted it from an intset to a hashtable: once a member is not an integer or there are
+/// too many, for good, as in Redis.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SetValue {
+    set: indexmap::IndexSet<Bytes, Hasher>,
+    big: bool,
+}
+
+impl SetValue {
+    /// Add `member` (the set's `insert`, noting a member that is not an integer, or one too
+    /// many).
+    pub(crate) fn insert(&mut self, member: Bytes) -> bool {
+        if !self.big && confab_protocol::parse_i64(&member).is_none() {
+            self.big = true;
+        }
+        let added = self.set.insert(member);
+        if self.set.len() > SET_MAX_INTSET_ENTRIES {
+            self.big = true;
+        }
+        added
+    }
+
+    /// The encoding of a set built afresh with these members (SINTERSTORE and the like
+    /// create their destination as an intset and add to it, as Redis does).
+    pub(crate) fn reencode(&mut self) {
+        self.big = self.set.len() > SET_MAX_INTSET_ENTRIES
+            || !self
+                .set
+                .iter()
+                .all(|m| confab_protocol::parse_i64(m).is_some());
+    }
+
+    /// Whether Redis would hold this set as an intset.
+    pub(crate) fn is_intset(&self) -> bool {
+        !self.big
+    }
+}
+
+impl std::ops::Deref for SetValue {
+    type Target = indexmap::IndexSet<Bytes, Hasher>;
+    fn deref(&self) -> &Self::Target {
+        &self.set
+    }
+}
+
+impl std::ops::DerefMut for SetValue {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.set
+    }
+}
+
+impl<'a> IntoIterator for &'a SetValue {
+    type Item = &'a Bytes;
+    type IntoIter = indexmap::set::Iter<'a, Bytes>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.set.iter()
+    }
+}
+
+impl IntoIterator for SetValue {
+    type Item = Bytes;
+    type IntoIter = indexmap::set::IntoIter<Bytes>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.set.into_iter()
+    }
+}
 
 /// A stored value.
 #[derive(Clone, Debug)]
@@ -113,27 +233,18 @@ impl Value {
     /// The encoding Redis 7.0 would give this value, with its default thresholds (OBJECT
     /// ENCODING; see `cmd::object`).
     pub(crate) fn encoding(&self) -> &'static str {
-        /// `hash-max-listpack-entries`, `hash-max-listpack-value`, `set-max-intset-entries`.
-        const HASH_ENTRIES: usize = 512;
-        const HASH_VALUE: usize = 64;
-        const INTSET_ENTRIES: usize = 512;
         match self {
             Value::Str(s) => s.encoding(),
             Value::List(_) => "quicklist",
             Value::Hash(h) => {
-                if h.len() <= HASH_ENTRIES
-                    && h.iter()
-                        .all(|(f, v)| f.len() <= HASH_VALUE && v.len() <= HASH_VALUE)
-                {
+                if h.is_listpack() {
                     "listpack"
                 } else {
                     "hashtable"
                 }
             }
             Value::Set(s) => {
-                if s.len() <= INTSET_ENTRIES
-                    && s.iter().all(|m| confab_protocol::parse_i64(m).is_some())
-                {
+                if s.is_intset() {
                     "intset"
                 } else {
                     "hashtable"
