@@ -249,6 +249,24 @@ async fn commands_from_two_connections_run_in_the_order_they_arrived() {
     srv.stop().await;
 }
 
+/// Stop the clients counting on keys `own:<k>` and check each key holds its client's last
+/// count (what the client's task returned).
+async fn stop_and_check_counters(
+    srv: &TestServer,
+    stop: &std::sync::atomic::AtomicBool,
+    tasks: Vec<tokio::task::JoinHandle<i64>>,
+) {
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut c = srv.client().await;
+    for (k, t) in tasks.into_iter().enumerate() {
+        let n = t.await.unwrap();
+        assert_eq!(
+            cmd(&mut c, &["GET", &format!("own:{k}")]).await,
+            bulk(&n.to_string())
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replies_held_to_the_end_of_a_busy_turn_arrive_whole_and_in_order() {
     // Many clients pipelining at once make the lane's turns busy: each batch's replies then
@@ -288,15 +306,7 @@ async fn replies_held_to_the_end_of_a_busy_turn_arrive_whole_and_in_order() {
         lanes_field(&srv, "flushes_deferred").await > before
     })
     .await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let mut c = srv.client().await;
-    for (k, t) in tasks.into_iter().enumerate() {
-        let n = t.await.unwrap();
-        assert_eq!(
-            cmd(&mut c, &["GET", &format!("own:{k}")]).await,
-            bulk(&n.to_string())
-        );
-    }
+    stop_and_check_counters(&srv, &stop, tasks).await;
     assert!(deferred, "no batch waited for the end of a busy turn");
     srv.stop().await;
 }
@@ -345,15 +355,7 @@ async fn a_lane_naps_under_many_clients_and_never_for_a_lone_one() {
         lanes_field(&srv, "naps").await > 0
     })
     .await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let mut c = srv.client().await;
-    for (k, t) in tasks.into_iter().enumerate() {
-        let n = t.await.unwrap();
-        assert_eq!(
-            cmd(&mut c, &["GET", &format!("own:{k}")]).await,
-            bulk(&n.to_string())
-        );
-    }
+    stop_and_check_counters(&srv, &stop, tasks).await;
     assert!(
         napped,
         "forty clients at pipeline 1 never made the lane nap"
