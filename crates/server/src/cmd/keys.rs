@@ -623,7 +623,7 @@ fn copy(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     }
     let at = entry.expire_at();
     let servable = entry.value.serves_waiters();
-    dshard.insert(newkey, entry.value, at);
+    dshard.insert(newkey, entry.value.copied(), at);
     ctx.notify_db(notify::GENERIC, "copy_to", dst_db, newkey);
     if servable {
         ctx.signal_key_ready_in(dst_db, newkey);

@@ -10,8 +10,8 @@
 //! set keeps its big encoding once it had it, as in Redis (`db::HashValue`, `db::SetValue`,
 //! `db::zset::ZSet` remember it); a set built by SINTERSTORE and the like is encoded by
 //! what it holds. REFCOUNT is 1 except
-//! for the integers 0-9999 Redis shares (2147483647; a COPY of one is a private object in
-//! Redis, 1, and still 2147483647 here). confab keeps no access time or frequency per key
+//! for the integers 0-9999 Redis shares (2147483647; a COPY of one is a private object, 1,
+//! in Redis and here). confab keeps no access time or frequency per key
 //! (it evicts nothing: `maxmemory-policy` is only kept and shown): FREQ answers Redis's
 //! error for a server without an LFU policy and IDLETIME Redis's error for one with it;
 //! otherwise each is refused with an error saying so.

@@ -261,6 +261,14 @@ impl Value {
         }
     }
 
+    /// The value as COPY stores it at its destination (see `str::Str::copied`).
+    pub(crate) fn copied(self) -> Value {
+        match self {
+            Value::Str(s) => Value::Str(s.copied()),
+            other => other,
+        }
+    }
+
     /// OBJECT REFCOUNT: 1, or `INT_MAX` for the small integers Redis shares.
     pub(crate) fn refcount(&self) -> i64 {
         match self {

@@ -22,6 +22,9 @@ const LEN: u8 = 0x3f;
 const RAW: u8 = 0x80;
 /// ...or it is INCRBYFLOAT's result, which Redis never stores as an integer: "embstr".
 const NOT_INT: u8 = 0x40;
+/// Both flags at once (which no value otherwise has): an integer COPY made its own object in
+/// Redis, not the shared one it copied (OBJECT REFCOUNT 1, encoding still "int").
+const PRIVATE_INT: u8 = RAW | NOT_INT;
 
 /// Longest string Redis 7.0 stores as "embstr" (`OBJ_ENCODING_EMBSTR_SIZE_LIMIT`).
 const EMBSTR_MAX: usize = 44;
@@ -67,7 +70,7 @@ impl Str {
     /// BITOP: OBJECT ENCODING says "raw" at any length.
     pub(crate) fn into_raw(self) -> Str {
         match self {
-            Str::Inline(len, buf) => Str::Inline(len | RAW, buf),
+            Str::Inline(len, buf) => Str::Inline((len & LEN) | RAW, buf),
             Str::Shared(b) | Str::Raw(b) => Str::Raw(b),
         }
     }
@@ -76,7 +79,18 @@ impl Str {
     /// as a string even when it reads "3").
     pub(crate) fn into_not_int(self) -> Str {
         match self {
-            Str::Inline(len, buf) => Str::Inline(len | NOT_INT, buf),
+            Str::Inline(len, buf) => Str::Inline((len & LEN) | NOT_INT, buf),
+            other => other,
+        }
+    }
+
+    /// The value as COPY leaves it at its destination: Redis copies a shared integer into an
+    /// object of its own (OBJECT REFCOUNT 1); any other value keeps its encoding.
+    pub(crate) fn copied(self) -> Str {
+        match self {
+            Str::Inline(len, buf) if self_is_shared_int(len, &buf) => {
+                Str::Inline((len & LEN) | PRIVATE_INT, buf)
+            }
             other => other,
         }
     }
@@ -90,6 +104,9 @@ impl Str {
             Str::Inline(len, _) => *len & !LEN,
             Str::Shared(_) => 0,
         };
+        if flags == PRIVATE_INT {
+            return "int";
+        }
         if flags & RAW != 0 {
             return "raw";
         }
@@ -106,14 +123,10 @@ impl Str {
     /// OBJECT REFCOUNT: Redis shares the objects of the integers 0 to 9,999 (with no
     /// maxmemory policy, confab's only mode) and reports them with `INT_MAX` references.
     pub(crate) fn refcount(&self) -> i64 {
-        if self.encoding() == "int" {
-            if let Some(n) = confab_protocol::parse_i64(self.as_bytes()) {
-                if (0..SHARED_INTEGERS).contains(&n) {
-                    return i64::from(i32::MAX);
-                }
-            }
+        match self {
+            Str::Inline(len, buf) if self_is_shared_int(*len, buf) => i64::from(i32::MAX),
+            _ => 1,
         }
-        1
     }
 
     /// The value's bytes.
@@ -173,6 +186,14 @@ impl Str {
             Str::Shared(b) | Str::Raw(b) => crate::arena::reply_bytes(b),
         }
     }
+}
+
+/// Whether an inline value with this length byte is one of the integers Redis shares: "int"
+/// encoded (no flag but [`LEN`]'s bits) and 0 to 9,999.
+fn self_is_shared_int(len: u8, buf: &[u8; INLINE]) -> bool {
+    len & !LEN == 0
+        && confab_protocol::parse_i64(&buf[..usize::from(len & LEN)])
+            .is_some_and(|n| (0..SHARED_INTEGERS).contains(&n))
 }
 
 impl From<Bytes> for Str {
@@ -276,6 +297,17 @@ mod tests {
         assert_eq!(Str::from(b"9999".to_vec()).refcount(), i64::from(i32::MAX));
         assert_eq!(Str::from(b"10000".to_vec()).refcount(), 1);
         assert_eq!(Str::from(b"-1".to_vec()).refcount(), 1);
+        // COPY: a shared integer becomes a private one; other values are unchanged.
+        let copy = Str::from(b"5".to_vec()).copied();
+        assert_eq!((copy.encoding(), copy.refcount()), ("int", 1));
+        assert_eq!(copy.as_bytes(), b"5");
+        for v in [&b"10000"[..], b"abc", &[b'x'; 50]] {
+            let c = Str::from(v.to_vec()).copied();
+            assert_eq!(c.encoding(), Str::from(v.to_vec()).encoding());
+            assert_eq!(c.as_bytes(), v);
+        }
+        let float = Str::from(b"3".to_vec()).into_not_int().copied();
+        assert_eq!((float.encoding(), float.refcount()), ("embstr", 1));
     }
 
     #[test]
