@@ -355,13 +355,9 @@ pub(crate) fn random_positions(len: usize, count: i64) -> Vec<usize> {
     sample(&mut rng, len, n).into_vec()
 }
 
-/// Whether every member parses as an integer, as Redis's intset encoding requires, for sets
-/// small enough to be one: such sets list members in ascending numeric order in Redis.
+/// The members of an intset (`SetValue::is_intset`, which also bounds their number) in
+/// ascending numeric order, as Redis lists them; `None` if one does not parse as an integer.
 pub(crate) fn intset_order(members: &[&Bytes]) -> Option<Vec<usize>> {
-    const MAX_INTSET_ENTRIES: usize = 512;
-    if members.is_empty() || members.len() > MAX_INTSET_ENTRIES {
-        return None;
-    }
     let mut nums = Vec::with_capacity(members.len());
     for (i, m) in members.iter().enumerate() {
         nums.push((parse_i64(m)?, i));

@@ -77,7 +77,11 @@ fn object(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             let Some(entry) = ctx.shard(&a[2]).get(&a[2], now) else {
                 return Frame::Null;
             };
-            let (encoding, refcount) = (entry.value.encoding(), entry.value.refcount());
+            match sub.as_str() {
+                "encoding" => return bulk_str(entry.value.encoding()),
+                "refcount" => return int(entry.value.refcount()),
+                _ => {}
+            }
             let policy = super::server::MAXMEMORY_POLICIES[ctx
                 .shared
                 .runtime
@@ -85,8 +89,6 @@ fn object(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
                 .load(std::sync::atomic::Ordering::Relaxed)];
             let lfu = policy.contains("lfu");
             match sub.as_str() {
-                "encoding" => bulk_str(encoding),
-                "refcount" => int(refcount),
                 "freq" if !lfu => err(NO_LFU),
                 "freq" => err(NO_FREQ),
                 _ if lfu => err(LFU_SELECTED),

@@ -68,10 +68,11 @@ fn reply(r: Result<Frame, Frame>) -> Frame {
 /// Members in the order Redis lists them (see the module doc).
 pub(crate) fn ordered(s: &SetValue) -> Vec<Bytes> {
     let members: Vec<&Bytes> = s.iter().collect();
-    if !s.is_intset() {
-        return members.into_iter().cloned().collect();
-    }
-    match coll::intset_order(&members) {
+    let order = s
+        .is_intset()
+        .then(|| coll::intset_order(&members))
+        .flatten();
+    match order {
         Some(order) => order.into_iter().map(|i| members[i].clone()).collect(),
         None => members.into_iter().cloned().collect(),
     }

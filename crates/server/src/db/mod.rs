@@ -229,7 +229,6 @@ impl Value {
         }
     }
 
-    /// The name TYPE reports.
     /// The encoding Redis 7.0 would give this value, with its default thresholds (OBJECT
     /// ENCODING; see `cmd::object`).
     pub(crate) fn encoding(&self) -> &'static str {
@@ -277,6 +276,7 @@ impl Value {
         }
     }
 
+    /// The name TYPE reports.
     pub(crate) fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",

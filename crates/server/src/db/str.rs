@@ -88,7 +88,7 @@ impl Str {
     /// object of its own (OBJECT REFCOUNT 1); any other value keeps its encoding.
     pub(crate) fn copied(self) -> Str {
         match self {
-            Str::Inline(len, buf) if self_is_shared_int(len, &buf) => {
+            Str::Inline(len, buf) if is_shared_int(len, &buf) => {
                 Str::Inline((len & LEN) | PRIVATE_INT, buf)
             }
             other => other,
@@ -124,7 +124,7 @@ impl Str {
     /// maxmemory policy, confab's only mode) and reports them with `INT_MAX` references.
     pub(crate) fn refcount(&self) -> i64 {
         match self {
-            Str::Inline(len, buf) if self_is_shared_int(*len, buf) => i64::from(i32::MAX),
+            Str::Inline(len, buf) if is_shared_int(*len, buf) => i64::from(i32::MAX),
             _ => 1,
         }
     }
@@ -190,7 +190,7 @@ impl Str {
 
 /// Whether an inline value with this length byte is one of the integers Redis shares: "int"
 /// encoded (no flag but [`LEN`]'s bits) and 0 to 9,999.
-fn self_is_shared_int(len: u8, buf: &[u8; INLINE]) -> bool {
+fn is_shared_int(len: u8, buf: &[u8; INLINE]) -> bool {
     len & !LEN == 0
         && confab_protocol::parse_i64(&buf[..usize::from(len & LEN)])
             .is_some_and(|n| (0..SHARED_INTEGERS).contains(&n))
