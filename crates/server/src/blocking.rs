@@ -474,6 +474,7 @@ fn restore_zset(shared: &Shared, w: &Waiter, v: Vec<Frame>) {
     }
     let ks = &shared.keyspace;
     let now = crate::db::now_ms();
+    let lim = ks.encodings.limits();
     {
         let mut shard = ks.lock_one(ks.shard_index(w.db, &key));
         match shard.get_mut(&key, now) {
@@ -482,14 +483,14 @@ fn restore_zset(shared: &Shared, w: &Waiter, v: Vec<Frame>) {
                 ..
             }) => {
                 for (m, s) in pairs {
-                    z.insert(&m, s);
+                    z.insert(&m, s, &lim);
                 }
             }
             Some(_) => return,
             None => {
                 let mut z = crate::db::zset::ZSet::default();
                 for (m, s) in pairs {
-                    z.insert(&m, s);
+                    z.insert(&m, s, &lim);
                 }
                 shard.insert(&key, Value::ZSet(Box::new(z)), 0);
             }

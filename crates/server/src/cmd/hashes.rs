@@ -66,6 +66,7 @@ fn hset(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     if a.len() % 2 == 1 {
         return arity_error(if is_hmset { "hmset" } else { "hset" });
     }
+    let lim = ctx.shared.keyspace.encodings.limits();
     let r = with_hash_mut(ctx, &a[1], true, "hset", |h, changed| {
         let h = h.expect("created");
         changed.0 = true;
@@ -74,7 +75,7 @@ fn hset(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             if let Some(v) = h.get_mut(&pair[0][..]) {
                 *v = own(&pair[1]);
             } else {
-                h.insert(own(&pair[0]), own(&pair[1]));
+                h.insert(own(&pair[0]), own(&pair[1]), &lim);
                 created += 1;
             }
         }
@@ -90,12 +91,13 @@ fn hset(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
 /// # Format
 /// `HSETNX key field value`
 fn hsetnx(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let lim = ctx.shared.keyspace.encodings.limits();
     reply(with_hash_mut(ctx, &a[1], true, "hset", |h, changed| {
         let h = h.expect("created");
         if h.contains_key(&a[2][..]) {
             int(0)
         } else {
-            h.insert(own(&a[2]), own(&a[3]));
+            h.insert(own(&a[2]), own(&a[3]), &lim);
             changed.0 = true;
             int(1)
         }
@@ -202,6 +204,7 @@ fn hincrby(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     let Some(by) = parse_i64(&a[3]) else {
         return err(NOT_INTEGER);
     };
+    let lim = ctx.shared.keyspace.encodings.limits();
     reply(with_hash_mut(ctx, &a[1], true, "hincrby", |h, changed| {
         let h = h.expect("created");
         let cur = match h.get(&a[2][..]) {
@@ -219,7 +222,7 @@ fn hincrby(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         match h.get_mut(&a[2][..]) {
             Some(v) => *v = text,
             None => {
-                h.insert(own(&a[2]), text);
+                h.insert(own(&a[2]), text, &lim);
             }
         }
         int(new)
@@ -234,6 +237,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         Some(_) => return err("ERR value is NaN or Infinity"),
         None => return err(super::NOT_FLOAT),
     };
+    let lim = ctx.shared.keyspace.encodings.limits();
     reply(with_hash_mut(
         ctx,
         &a[1],
@@ -256,7 +260,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             match h.get_mut(&a[2][..]) {
                 Some(v) => *v = text.clone(),
                 None => {
-                    h.insert(own(&a[2]), text.clone());
+                    h.insert(own(&a[2]), text.clone(), &lim);
                 }
             }
             bulk(text)

@@ -616,11 +616,12 @@ const SETTABLE: &[&str] = &[
     "notify-keyspace-events",
 ];
 
-/// One of Redis's settings that mean nothing to confab: the encoding-tuning ones
-/// (list-max-listpack-size and friends; confab's structures are its own) and the replica
-/// timings of a primary (confab has no replicas). CONFIG SET accepts them, checked as Redis
-/// checks them, and CONFIG GET shows them, so configurations and test suites written for
-/// Redis run.
+/// One of Redis's encoding-tuning settings (list-max-listpack-size and friends) or the
+/// replica timings of a primary (confab has no replicas). CONFIG SET accepts them, checked as
+/// Redis checks them, and CONFIG GET shows them, so configurations and test suites written
+/// for Redis run. confab's structures are its own, but where Redis's encoding shows (OBJECT
+/// ENCODING, a set's order, a sorted set's -0, a stream's nodes) the hash, set, sorted set
+/// and stream ones apply, through `db::Encodings`; the list ones and the rest are kept only.
 pub(crate) struct Tuning {
     pub name: &'static str,
     /// Redis's older name, answered too.
@@ -1011,6 +1012,7 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
             .unwrap_or_else(|p| p.into_inner());
         for (i, v) in kept {
             tuning[i] = v;
+            ctx.shared.keyspace.encodings.set(TUNING[i].name, v);
         }
     }
     ok()

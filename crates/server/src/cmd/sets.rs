@@ -85,11 +85,12 @@ fn set_reply(s: &SetValue) -> Frame {
 /// # Format
 /// `SADD key member [member ...]`
 fn sadd(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    let lim = ctx.shared.keyspace.encodings.limits();
     reply(with_set_mut(ctx, &a[1], true, "sadd", |s, changed| {
         let s = s.expect("created");
         let n = a[2..]
             .iter()
-            .filter(|m| !s.contains(&m[..]) && s.insert(own(m)))
+            .filter(|m| !s.contains(&m[..]) && s.insert(own(m), &lim))
             .count();
         changed.0 = n > 0;
         int(n as i64)
@@ -269,7 +270,7 @@ fn combine(ctx: &mut Ctx<'_, '_>, keys: &[Bytes], op: Op) -> Result<SetValue, Fr
         }
     }
     // A new set, encoded by what it holds, not by the first source it was copied from.
-    acc.reencode();
+    acc.reencode(&ctx.shared.keyspace.encodings.limits());
     Ok(acc)
 }
 
@@ -395,9 +396,10 @@ fn smove(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         return int(0);
     }
     // The destination's watchers only see a member it did not have (as in Redis).
+    let lim = ctx.shared.keyspace.encodings.limits();
     match with_set_mut(ctx, dst, true, "sadd", |s, changed| {
         if let Some(s) = s {
-            changed.0 = s.insert(own(member));
+            changed.0 = s.insert(own(member), &lim);
         }
     }) {
         Ok(()) => int(1),

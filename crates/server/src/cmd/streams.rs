@@ -38,8 +38,15 @@ pub(crate) const INVALID_ID: &str = "ERR Invalid stream ID specified as stream c
 /// COUNT Redis uses for a blocked XREAD given none (`XREAD_BLOCKED_DEFAULT_COUNT`).
 #[allow(dead_code)] // for the blocking XREAD wiring
 pub(crate) const XREAD_BLOCKED_DEFAULT_COUNT: usize = 1000;
-/// Default limit of `~` trimming: 100 nodes of 100 entries (`100 * stream-node-max-entries`).
-const APPROX_TRIM_LIMIT: u64 = 100 * 100;
+/// Default limit of `~` trimming: 100 nodes' worth of entries (`100 *
+/// stream-node-max-entries`), at most 1,000,000; 10,000 when that is 0 or overflows (Redis
+/// multiplies in a `long long`).
+fn approx_trim_limit(node_entries: u64) -> u64 {
+    match (node_entries as i64).wrapping_mul(100) {
+        n if n <= 0 => 10_000,
+        n => n.min(1_000_000) as u64,
+    }
+}
 
 fn new_stream() -> Value {
     Value::Stream(Box::default())
@@ -226,7 +233,7 @@ struct TrimArgs {
 const BOTH_STRATEGIES: &str =
     "ERR syntax error, MAXLEN and MINID options at the same time are not compatible";
 
-fn parse_trim_args(a: &[Bytes], xadd: bool) -> Result<TrimArgs, Frame> {
+fn parse_trim_args(a: &[Bytes], xadd: bool, node_entries: u64) -> Result<TrimArgs, Frame> {
     let mut o = TrimArgs::default();
     let mut limit_given = false;
     let mut limit: i64 = 0;
@@ -294,7 +301,7 @@ fn parse_trim_args(a: &[Bytes], xadd: bool) -> Result<TrimArgs, Frame> {
         }
         o.limit = limit as u64;
     } else if o.approx {
-        o.limit = APPROX_TRIM_LIMIT;
+        o.limit = approx_trim_limit(node_entries);
     }
     o.fields_at = i + 1;
     Ok(o)
@@ -304,7 +311,11 @@ fn parse_trim_args(a: &[Bytes], xadd: bool) -> Result<TrimArgs, Frame> {
 /// `XADD key [NOMKSTREAM] [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]] <* | id>
 /// field value [field value ...]`
 fn xadd(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
-    let o = match parse_trim_args(a, true) {
+    let o = match parse_trim_args(
+        a,
+        true,
+        ctx.shared.keyspace.encodings.limits().stream_node_entries,
+    ) {
         Ok(o) => o,
         Err(e) => return e,
     };
@@ -325,6 +336,7 @@ fn xadd(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     };
     let key = &a[1];
     let now = ctx.now;
+    let lim = ctx.shared.keyspace.encodings.limits();
     let shard = ctx.shard(key);
     // Check first without marking watchers: a rejected XADD changes nothing.
     let exists = match get_stream(shard, key, now) {
@@ -352,7 +364,7 @@ fn xadd(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         Ok(None) => return Frame::Null,
         Err(e) => return e,
     };
-    let id = match s.append(how, items) {
+    let id = match s.append(how, items, &lim) {
         Ok(id) => id,
         Err(e) => return append_error(e),
     };
@@ -384,7 +396,11 @@ fn append_error(e: AppendError) -> Frame {
 /// # Format
 /// `XTRIM key <MAXLEN | MINID> [= | ~] threshold [LIMIT count]`
 fn xtrim(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
-    let o = match parse_trim_args(a, false) {
+    let o = match parse_trim_args(
+        a,
+        false,
+        ctx.shared.keyspace.encodings.limits().stream_node_entries,
+    ) {
         Ok(o) => o,
         Err(e) => return e,
     };

@@ -446,6 +446,7 @@ fn add_generic(ctx: &mut Ctx<'_, '_>, a: &[Bytes], first: usize, f: AddFlags) ->
     let event = if f.incr { "zincr" } else { "zadd" };
     // XX on a missing key adds nothing and creates nothing.
     let create = !f.xx;
+    let lim = ctx.shared.keyspace.encodings.limits();
     let r = with_zset_mut(ctx, key, create, event, |z, changed| {
         let Some(z) = z else {
             return Ok(if f.incr { Frame::Null } else { int(0) });
@@ -472,7 +473,7 @@ fn add_generic(ctx: &mut Ctx<'_, '_>, a: &[Bytes], first: usize, f: AddFlags) ->
                     processed += 1;
                     last = score;
                     if score != cur {
-                        z.insert(member, score);
+                        z.insert(member, score, &lim);
                         updated += 1;
                     }
                 }
@@ -480,7 +481,7 @@ fn add_generic(ctx: &mut Ctx<'_, '_>, a: &[Bytes], first: usize, f: AddFlags) ->
                     if f.xx {
                         continue;
                     }
-                    z.insert(member, score);
+                    z.insert(member, score, &lim);
                     added += 1;
                     processed += 1;
                     last = score;
@@ -827,7 +828,8 @@ fn zrangestore(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         Ok(g) => g.unwrap_or_default(),
         Err(e) => return e,
     };
-    let out = ZSet::from_items(got.into_iter().map(|(m, s)| (s, m)).collect());
+    let lim = ctx.shared.keyspace.encodings.limits();
+    let out = ZSet::from_items(got.into_iter().map(|(m, s)| (s, m)).collect(), &lim);
     store_result(ctx, &a[1], out, "zrangestore")
 }
 
@@ -1317,7 +1319,7 @@ fn algebra_store(ctx: &mut Ctx<'_, '_>, a: &[Bytes], op: Op, name: &str) -> Fram
         Err(e) => return e,
     };
     let (items, _) = compute(&alg, false);
-    let out = ZSet::from_items(items);
+    let out = ZSet::from_items(items, &ctx.shared.keyspace.encodings.limits());
     let event = match op {
         Op::Union => "zunionstore",
         Op::Inter => "zinterstore",

@@ -26,7 +26,7 @@ pub(crate) mod stream;
 pub(crate) mod zset;
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, Ordering::Relaxed};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
@@ -44,12 +44,106 @@ pub(crate) const SHARDS_PER_DB: usize = 512;
 
 type Hasher = ahash::RandomState;
 
-/// Redis 7.0's defaults for its compact encodings (`hash-max-listpack-entries`,
-/// `hash-max-listpack-value`, `set-max-intset-entries`): OBJECT ENCODING, and the order a
-/// set lists its members in.
-const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
-const HASH_MAX_LISTPACK_VALUE: usize = 64;
-const SET_MAX_INTSET_ENTRIES: usize = 512;
+/// The thresholds of Redis's compact encodings and stream macro nodes, as CONFIG SET left
+/// them (`hash-max-listpack-entries`, `hash-max-listpack-value`, `set-max-intset-entries`,
+/// `zset-max-listpack-entries`, `zset-max-listpack-value`, `stream-node-max-bytes`,
+/// `stream-node-max-entries`; Redis 7.0's defaults until then). They decide what OBJECT
+/// ENCODING says, the order a set lists its members in, whether a sorted set keeps -0, and
+/// where a stream's nodes split, which `MAXLEN ~` / `MINID ~` trimming and XINFO STREAM show.
+/// As in Redis, a value is checked against them when written: a change applies to the
+/// values written after it.
+#[derive(Debug)]
+pub(crate) struct Encodings {
+    values: [AtomicU64; 7],
+}
+
+/// A snapshot of [`Encodings`], taken by a command before it writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Limits {
+    pub hash_entries: u64,
+    pub hash_value: u64,
+    pub set_intset_entries: u64,
+    pub zset_entries: u64,
+    pub zset_value: u64,
+    pub stream_node_bytes: u64,
+    pub stream_node_entries: u64,
+}
+
+impl Limits {
+    /// Redis 7.0's defaults (config.c).
+    pub(crate) const DEFAULT: Limits = Limits {
+        hash_entries: 512,
+        hash_value: 64,
+        set_intset_entries: 512,
+        zset_entries: 128,
+        zset_value: 64,
+        stream_node_bytes: 4096,
+        stream_node_entries: 100,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
+/// The CONFIG names of [`Encodings`]' values, in their order.
+const ENCODING_NAMES: [&str; 7] = [
+    "hash-max-listpack-entries",
+    "hash-max-listpack-value",
+    "set-max-intset-entries",
+    "zset-max-listpack-entries",
+    "zset-max-listpack-value",
+    "stream-node-max-bytes",
+    "stream-node-max-entries",
+];
+
+impl Default for Encodings {
+    fn default() -> Self {
+        let d = Limits::DEFAULT;
+        let v = [
+            d.hash_entries,
+            d.hash_value,
+            d.set_intset_entries,
+            d.zset_entries,
+            d.zset_value,
+            d.stream_node_bytes,
+            d.stream_node_entries,
+        ];
+        Encodings {
+            values: v.map(AtomicU64::new),
+        }
+    }
+}
+
+impl Encodings {
+    /// The current values.
+    pub(crate) fn limits(&self) -> Limits {
+        let v = |i: usize| self.values[i].load(Relaxed);
+        Limits {
+            hash_entries: v(0),
+            hash_value: v(1),
+            set_intset_entries: v(2),
+            zset_entries: v(3),
+            zset_value: v(4),
+            stream_node_bytes: v(5),
+            stream_node_entries: v(6),
+        }
+    }
+
+    /// CONFIG SET of `name` (its current name, already validated); false if it is not one
+    /// of these.
+    pub(crate) fn set(&self, name: &str, value: i64) -> bool {
+        match ENCODING_NAMES.iter().position(|n| *n == name) {
+            Some(i) => {
+                self.values[i].store(value.max(0) as u64, Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
+}
 
 /// Field → value map of a hash (the map's methods through `Deref`). Insertion-ordered, as
 /// Redis's small (listpack) hashes are, so small hashes list their fields in the same order
@@ -64,12 +158,12 @@ pub(crate) struct HashValue {
 impl HashValue {
     /// Set `field` to `value` (the map's `insert`, noting a field or value past the listpack
     /// limits, or one field too many).
-    pub(crate) fn insert(&mut self, field: Bytes, value: Bytes) -> Option<Bytes> {
-        if field.len() > HASH_MAX_LISTPACK_VALUE || value.len() > HASH_MAX_LISTPACK_VALUE {
+    pub(crate) fn insert(&mut self, field: Bytes, value: Bytes, lim: &Limits) -> Option<Bytes> {
+        if field.len() as u64 > lim.hash_value || value.len() as u64 > lim.hash_value {
             self.big = true;
         }
         let old = self.map.insert(field, value);
-        if self.map.len() > HASH_MAX_LISTPACK_ENTRIES {
+        if self.map.len() as u64 > lim.hash_entries {
             self.big = true;
         }
         old
@@ -114,12 +208,12 @@ pub(crate) struct SetValue {
 impl SetValue {
     /// Add `member` (the set's `insert`, noting a member that is not an integer, or one too
     /// many).
-    pub(crate) fn insert(&mut self, member: Bytes) -> bool {
+    pub(crate) fn insert(&mut self, member: Bytes, lim: &Limits) -> bool {
         if !self.big && confab_protocol::parse_i64(&member).is_none() {
             self.big = true;
         }
         let added = self.set.insert(member);
-        if self.set.len() > SET_MAX_INTSET_ENTRIES {
+        if self.set.len() as u64 > lim.set_intset_entries {
             self.big = true;
         }
         added
@@ -127,8 +221,8 @@ impl SetValue {
 
     /// The encoding of a set built afresh with these members (SINTERSTORE and the like
     /// create their destination as an intset and add to it, as Redis does).
-    pub(crate) fn reencode(&mut self) {
-        self.big = self.set.len() > SET_MAX_INTSET_ENTRIES
+    pub(crate) fn reencode(&mut self, lim: &Limits) {
+        self.big = self.set.len() as u64 > lim.set_intset_entries
             || !self
                 .set
                 .iter()
@@ -819,6 +913,8 @@ pub(crate) struct Keyspace {
     hasher: Hasher,
     /// Keyspace notification classes (CONFIG SET notify-keyspace-events; see `notify`).
     pub(crate) notify: crate::notify::Flags,
+    /// Encoding thresholds (CONFIG SET hash-max-listpack-entries & co).
+    pub(crate) encodings: Encodings,
     /// Shard locks that were held by another thread when taken (counted on the slow path
     /// only): the balancer undoes a spread whose lanes fight over shards (`lanes`).
     contended: std::sync::atomic::AtomicU64,
@@ -841,6 +937,7 @@ impl Keyspace {
             .collect();
         Keyspace {
             notify,
+            encodings: Encodings::default(),
             shards,
             expiring: (0..databases * SHARDS_PER_DB)
                 .map(|_| AtomicBool::new(false))

@@ -21,11 +21,10 @@ use std::ops::Bound;
 use bytes::{Bytes, BytesMut};
 use smallvec::SmallVec;
 
-/// Redis's default `stream-node-max-bytes`.
-const NODE_MAX_BYTES: u64 = 4096;
-/// Redis's default `stream-node-max-entries`.
-const NODE_MAX_ENTRIES: u32 = 100;
-/// Largest total size of one entry's fields and values (`STREAM_LISTPACK_MAX_SIZE`).
+use super::Limits;
+
+/// Largest total size of one entry's fields and values, and of a node
+/// (`STREAM_LISTPACK_MAX_SIZE`).
 const MAX_ENTRY_BYTES: usize = 1 << 30;
 /// Listpack header (total bytes + element count) and end marker.
 const LP_HDR_AND_EOF: u64 = 6 + 1;
@@ -435,16 +434,29 @@ impl Stream {
     }
 
     /// Add an entry of `items` (field, value, ...; an even, non-zero number), copying them.
-    pub(crate) fn append(&mut self, how: NewId, items: &[Bytes]) -> Result<StreamId, AppendError> {
+    /// The last node takes it unless that would reach `stream-node-max-bytes` or it holds
+    /// `stream-node-max-entries` (live and deleted; 0: no limit), as in `streamAppendItem`.
+    pub(crate) fn append(
+        &mut self,
+        how: NewId,
+        items: &[Bytes],
+        lim: &Limits,
+    ) -> Result<StreamId, AppendError> {
         let id = self.resolve_id(how)?;
         if Self::too_large(items) {
             return Err(AppendError::TooLarge);
         }
         let fields = Fields::copy_from(items);
         let total = items.iter().map(|b| b.len() as u64).sum::<u64>();
+        let max_bytes = match lim.stream_node_bytes {
+            0 => MAX_ENTRY_BYTES as u64,
+            n => n.min(MAX_ENTRY_BYTES as u64),
+        };
         let tail = self.nodes.last_entry().filter(|n| {
             let n = n.get();
-            n.bytes + total < NODE_MAX_BYTES && n.live + n.deleted < NODE_MAX_ENTRIES
+            n.bytes + total < max_bytes
+                && (lim.stream_node_entries == 0
+                    || u64::from(n.live + n.deleted) < lim.stream_node_entries)
         });
         match tail {
             Some(mut node) => {
@@ -739,24 +751,44 @@ mod tests {
     fn ids_never_go_backwards() {
         let mut s = Stream::default();
         let a = s
-            .append(NewId::Auto { now_ms: 100 }, &items(&["f", "v"]))
+            .append(
+                NewId::Auto { now_ms: 100 },
+                &items(&["f", "v"]),
+                &Limits::DEFAULT,
+            )
             .unwrap();
         assert_eq!(a, id(100, 0));
         // The clock went back: same millisecond, next sequence.
         let b = s
-            .append(NewId::Auto { now_ms: 50 }, &items(&["f", "v"]))
+            .append(
+                NewId::Auto { now_ms: 50 },
+                &items(&["f", "v"]),
+                &Limits::DEFAULT,
+            )
             .unwrap();
         assert_eq!(b, id(100, 1));
         assert_eq!(
-            s.append(NewId::Explicit(id(100, 1)), &items(&["f", "v"])),
+            s.append(
+                NewId::Explicit(id(100, 1)),
+                &items(&["f", "v"]),
+                &Limits::DEFAULT
+            ),
             Err(AppendError::NotGreater)
         );
         assert_eq!(
-            s.append(NewId::AutoSeq { ms: 100 }, &items(&["f", "v"])),
+            s.append(
+                NewId::AutoSeq { ms: 100 },
+                &items(&["f", "v"]),
+                &Limits::DEFAULT
+            ),
             Ok(id(100, 2))
         );
         assert_eq!(
-            s.append(NewId::AutoSeq { ms: 99 }, &items(&["f", "v"])),
+            s.append(
+                NewId::AutoSeq { ms: 99 },
+                &items(&["f", "v"]),
+                &Limits::DEFAULT
+            ),
             Err(AppendError::NotGreater)
         );
         s.last_id = id(7, u64::MAX);
@@ -772,8 +804,12 @@ mod tests {
         // num-fields 2, "a" 3, terminator 2, then flags 2, ms 2, seq 2, value 1 (an int) 2,
         // lp-count 2.
         let mut s = Stream::default();
-        s.append(NewId::Explicit(id(1, 1)), &items(&["a", "1"]))
-            .unwrap();
+        s.append(
+            NewId::Explicit(id(1, 1)),
+            &items(&["a", "1"]),
+            &Limits::DEFAULT,
+        )
+        .unwrap();
         assert_eq!(
             s.nodes[&id(1, 1)].bytes,
             7 + 2 + 2 + 2 + 3 + 2 + 2 + 2 + 2 + 2 + 2
@@ -788,8 +824,12 @@ mod tests {
     fn nodes_split_at_100_entries_and_approx_trims_whole_nodes() {
         let mut s = Stream::default();
         for i in 1..=250 {
-            s.append(NewId::Explicit(id(i, 0)), &items(&["f", "v"]))
-                .unwrap();
+            s.append(
+                NewId::Explicit(id(i, 0)),
+                &items(&["f", "v"]),
+                &Limits::DEFAULT,
+            )
+            .unwrap();
         }
         assert_eq!(s.node_count(), 3);
         // ~ 120: dropping the first node leaves 150 >= 120; the second would leave 50.
@@ -808,10 +848,18 @@ mod tests {
     #[test]
     fn deleting_a_nodes_last_live_entry_drops_the_node() {
         let mut s = Stream::default();
-        s.append(NewId::Explicit(id(1, 0)), &items(&["f", "v"]))
-            .unwrap();
-        s.append(NewId::Explicit(id(2, 0)), &items(&["f", "v"]))
-            .unwrap();
+        s.append(
+            NewId::Explicit(id(1, 0)),
+            &items(&["f", "v"]),
+            &Limits::DEFAULT,
+        )
+        .unwrap();
+        s.append(
+            NewId::Explicit(id(2, 0)),
+            &items(&["f", "v"]),
+            &Limits::DEFAULT,
+        )
+        .unwrap();
         assert!(s.delete(id(1, 0)));
         assert!(!s.delete(id(1, 0)));
         assert_eq!(s.node_count(), 1);

@@ -19,7 +19,7 @@
 use std::cmp::Ordering;
 use std::collections::{HashMap, VecDeque};
 
-use super::Key;
+use super::{Key, Limits};
 
 type Hasher = ahash::RandomState;
 
@@ -42,15 +42,10 @@ pub(crate) fn cmp(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) 
         .then_with(|| a_member.cmp(b_member))
 }
 
-/// Redis keeps a sorted set of at most this many members, none longer than
-/// [`LISTPACK_MAX_VALUE`], in a listpack (`zset-max-listpack-entries` and `-value`, at their
-/// defaults); confab stores every set the same way but follows the two details where the
-/// encoding shows: a listpack keeps scores as text, so -0 reads back as 0, and walks lex
-/// ranges from its ends.
-pub(crate) const LISTPACK_MAX_ENTRIES: usize = 128;
-/// See [`LISTPACK_MAX_ENTRIES`].
-pub(crate) const LISTPACK_MAX_VALUE: usize = 64;
-
+/// Redis keeps a sorted set of at most `zset-max-listpack-entries` members, none longer
+/// than `zset-max-listpack-value` ([`crate::db::Limits`]), in a listpack; confab stores every
+/// set the same way but follows the two details where the encoding shows: a listpack keeps
+/// scores as text, so -0 reads back as 0, and walks lex ranges from its ends.
 /// A sorted set.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ZSet {
@@ -79,19 +74,19 @@ impl ZSet {
 
     /// A set built whole (ZUNIONSTORE & co, ZRANGESTORE): Redis makes it a listpack when it
     /// fits, so -0 scores become 0 unless it is big.
-    pub(crate) fn from_items(items: Vec<(f64, bytes::Bytes)>) -> ZSet {
+    pub(crate) fn from_items(items: Vec<(f64, bytes::Bytes)>, lim: &Limits) -> ZSet {
         let mut z = ZSet {
-            big: items.len() > LISTPACK_MAX_ENTRIES
-                || items.iter().any(|(_, m)| m.len() > LISTPACK_MAX_VALUE),
+            big: items.len() as u64 > lim.zset_entries
+                || items.iter().any(|(_, m)| m.len() as u64 > lim.zset_value),
             ..ZSet::default()
         };
         for (s, m) in items {
-            z.insert(&m, s);
+            z.insert(&m, s, lim);
         }
         z
     }
 
-    /// Whether Redis would hold this set in a listpack (see [`LISTPACK_MAX_ENTRIES`]).
+    /// Whether Redis would hold this set in a listpack (see [`Limits`]).
     pub(crate) fn is_small(&self) -> bool {
         !self.big
     }
@@ -102,11 +97,11 @@ impl ZSet {
     /// A small set stores -0 as 0: Redis keeps a listpack's scores as text, where `-0` reads
     /// back as the integer 0. A member that takes the set past the listpack limits makes it
     /// big first, as Redis converts before adding, and a big set keeps -0.
-    pub(crate) fn insert(&mut self, member: &[u8], score: f64) -> Option<f64> {
+    pub(crate) fn insert(&mut self, member: &[u8], score: f64, lim: &Limits) -> Option<f64> {
         match self.update(member, score) {
             Some(old) => Some(old),
             None => {
-                self.add_new(member, score);
+                self.add_new(member, score, lim);
                 None
             }
         }
@@ -137,8 +132,8 @@ impl ZSet {
         Some(old)
     }
 
-    fn add_new(&mut self, member: &[u8], score: f64) {
-        if self.len() + 1 > LISTPACK_MAX_ENTRIES || member.len() > LISTPACK_MAX_VALUE {
+    fn add_new(&mut self, member: &[u8], score: f64, lim: &Limits) {
+        if self.len() as u64 + 1 > lim.zset_entries || member.len() as u64 > lim.zset_value {
             self.big = true;
         }
         let score = self.stored(score);
@@ -428,14 +423,14 @@ mod tests {
     #[test]
     fn orders_by_score_then_member() {
         let mut z = ZSet::default();
-        z.insert(b("b"), 1.0);
-        z.insert(b("a"), 1.0);
-        z.insert(b("c"), 0.5);
-        z.insert(b("aa"), 1.0);
+        z.insert(b("b"), 1.0, &Limits::DEFAULT);
+        z.insert(b("a"), 1.0, &Limits::DEFAULT);
+        z.insert(b("c"), 0.5, &Limits::DEFAULT);
+        z.insert(b("aa"), 1.0, &Limits::DEFAULT);
         let order: Vec<&[u8]> = z.iter().map(|(_, m)| &m[..]).collect();
         assert_eq!(order, vec![&b"c"[..], b"a", b"aa", b"b"]);
         assert_eq!(z.rank(b"aa"), Some(2));
-        assert_eq!(z.insert(b("c"), 2.0), Some(0.5));
+        assert_eq!(z.insert(b("c"), 2.0, &Limits::DEFAULT), Some(0.5));
         assert_eq!(z.rank(b"c"), Some(3));
         assert_eq!(z.remove(b"a"), Some(1.0));
         assert_eq!(z.remove(b"a"), None);
@@ -452,7 +447,7 @@ mod tests {
             match rng.gen_range(0..10) {
                 0..=5 => {
                     let s = f64::from(rng.gen_range(-50..50));
-                    z.insert(b(&m), s);
+                    z.insert(b(&m), s, &Limits::DEFAULT);
                     model.insert(m.into_bytes(), s);
                 }
                 6..=8 => {
