@@ -169,8 +169,6 @@ impl ClientHandle {
         self.last_active_ms.store(now_ms, Relaxed);
     }
 
-    /// One CLIENT LIST / CLIENT INFO line (without the trailing newline), in Redis 7.2's
-    /// field order.
     /// Redis's client type `pubsub`: subscribed to a channel, pattern or shard channel.
     pub(crate) fn is_pubsub(&self) -> bool {
         self.subscriptions.load(Relaxed)
@@ -179,7 +177,12 @@ impl ClientHandle {
             > 0
     }
 
-    pub(crate) fn info_line(&self, cmd_name: &str) -> String {
+    /// One CLIENT LIST / CLIENT INFO line (without the trailing newline), in Redis 7.2's
+    /// field order. `own` is, for the calling client, its query buffer's length and the
+    /// size of the running command's arguments (`qbuf` and `argv-mem`; Redis shows 0 for
+    /// an idle client, whose buffer it frees, and other clients here are idle or mid-read).
+    pub(crate) fn info_line(&self, cmd_name: &str, own: Option<(usize, usize)>) -> String {
+        let (qbuf, argv_mem) = own.unwrap_or((0, 0));
         let names = self.names.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let age = self.created.elapsed().as_secs();
         let idle_ms = crate::db::now_ms().saturating_sub(self.last_active_ms.load(Relaxed));
@@ -208,7 +211,7 @@ impl ClientHandle {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem={} multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -222,6 +225,8 @@ impl ClientHandle {
             self.psubscriptions.load(Relaxed),
             self.ssubscriptions.load(Relaxed),
             multi,
+            qbuf,
+            argv_mem,
             cmd_name,
             self.resp.load(Relaxed),
             String::from_utf8_lossy(&names.lib_name),

@@ -675,6 +675,7 @@ impl Conn {
             return None;
         }
         let mut now = crate::db::now_ms();
+        self.client.qbuf = self.rbuf.len();
 
         // Commands are timed (INFO commandstats) with the TSC through quanta: a clock read per
         // command through the vDSO was 3% of the CPU at pipeline 16.

@@ -868,3 +868,42 @@ async fn shutdown_deadline_cuts_a_client_that_never_reads() {
     assert!(log.trim_end().ends_with("SYSTEM: Server stopped"));
     drop(stuck);
 }
+
+/// CLIENT INFO / LIST show the calling client's query buffer as Redis does: `qbuf` is the
+/// whole batch read with the command (Redis keeps a batch's commands in the buffer until the
+/// batch has run), `argv-mem` the running command's argument bytes; another client, idle,
+/// shows 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_info_shows_the_callers_query_buffer() {
+    use tokio::io::AsyncWriteExt;
+    let srv = TestServer::start().await;
+    let mut s = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    async fn fields(s: &mut tokio::net::TcpStream, batch: &[u8], want: usize) -> String {
+        s.write_all(batch).await.unwrap();
+        let got = String::from_utf8_lossy(&read_raw(s, want).await).into_owned();
+        let start = got.find("qbuf=").unwrap_or_else(|| panic!("{got}"));
+        let end = start + got[start..].find(" multi-mem=").unwrap();
+        got[start..end].to_string()
+    }
+    let info = b"*2\r\n$6\r\nCLIENT\r\n$4\r\nINFO\r\n";
+    // A bulk reply of about 300 bytes: read until its end.
+    let one = fields(&mut s, info, 250).await;
+    assert_eq!(one, "qbuf=26 qbuf-free=0 argv-mem=10");
+    let mut batch = b"*1\r\n$4\r\nPING\r\n".to_vec();
+    batch.extend_from_slice(info);
+    batch.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+    let piped = fields(&mut s, &batch, 260).await;
+    assert_eq!(piped, "qbuf=54 qbuf-free=0 argv-mem=10");
+    // Seen from another client, the first is idle.
+    let mut other = srv.client().await;
+    let Frame::Bulk(list) = cmd(&mut other, &["CLIENT", "LIST"]).await else {
+        panic!("CLIENT LIST must reply a bulk string")
+    };
+    let list = String::from_utf8_lossy(&list).into_owned();
+    let first = list
+        .lines()
+        .find(|l| l.contains(" cmd=ping "))
+        .expect("first client");
+    assert!(first.contains(" qbuf=0 "), "{first}");
+    srv.stop().await;
+}

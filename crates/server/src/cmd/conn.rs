@@ -306,7 +306,8 @@ fn client(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         ("tracking", n) if n >= 3 => client_tracking(ctx, a),
         ("info", 2) => {
             let h = &ctx.client.handle;
-            verbatim(format!("{}\n", h.info_line(&cmd_name(ctx.shared, h))))
+            let own = (ctx.client.qbuf, argv_mem(a));
+            verbatim(format!("{}\n", h.info_line(&cmd_name(ctx.shared, h), Some(own))))
         }
         ("list", _) => client_list(ctx, a),
         ("getname", 2) => {
@@ -516,6 +517,11 @@ pub(crate) fn client_subcommand_served(sub: &str) -> bool {
     )
 }
 
+/// Redis's `argv-mem` of a running command: its arguments' lengths.
+fn argv_mem(a: &[Bytes]) -> usize {
+    a.iter().map(Bytes::len).sum()
+}
+
 fn client_list(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     let mut ids: Option<Vec<u64>> = None;
     let mut only_pubsub: Option<bool> = None;
@@ -559,7 +565,8 @@ fn client_list(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             continue;
         }
         let name = ctx.shared.commands.name_of(h.last_cmd.load(Relaxed));
-        out.push_str(&h.info_line(name));
+        let own = (h.id == ctx.client.handle.id).then(|| (ctx.client.qbuf, argv_mem(a)));
+        out.push_str(&h.info_line(name, own));
         out.push('\n');
     }
     verbatim(out)

@@ -328,6 +328,10 @@ pub(crate) struct Client {
     pub subs: pubsub::Subscriptions,
     /// Set by commands that answer with several frames (SUBSCRIBE: one per channel).
     pub replies: Option<Vec<Frame>>,
+    /// Bytes of input buffered when the current batch began: Redis's query buffer, which
+    /// keeps a batch's commands until the whole batch has run (CLIENT LIST / INFO `qbuf` of
+    /// the calling client).
+    pub qbuf: usize,
     /// SYSTEM lines for the conversation log (deliveries, blocking).
     pub log_notes: Vec<String>,
     /// Set by a blocking command that registered a wait.
@@ -377,6 +381,7 @@ impl Client {
             push: None,
             subs: Default::default(),
             replies: None,
+            qbuf: 0,
             log_notes: Vec::new(),
             block: None,
         }
