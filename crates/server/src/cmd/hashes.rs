@@ -72,10 +72,7 @@ fn hset(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         changed.0 = true;
         let mut created = 0;
         for pair in a[2..].chunks_exact(2) {
-            if let Some(v) = h.get_mut(&pair[0][..]) {
-                *v = own(&pair[1]);
-            } else {
-                h.insert(own(&pair[0]), own(&pair[1]), &lim);
+            if h.set(&pair[0], own(&pair[1]), &lim) {
                 created += 1;
             }
         }
@@ -219,12 +216,7 @@ fn hincrby(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         };
         let text = Bytes::copy_from_slice(itoa::Buffer::new().format(new).as_bytes());
         changed.0 = true;
-        match h.get_mut(&a[2][..]) {
-            Some(v) => *v = text,
-            None => {
-                h.insert(own(&a[2]), text, &lim);
-            }
-        }
+        h.set(&a[2], text, &lim);
         int(new)
     }))
 }
@@ -257,12 +249,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
             };
             let text = Bytes::from(new.to_human());
             changed.0 = true;
-            match h.get_mut(&a[2][..]) {
-                Some(v) => *v = text.clone(),
-                None => {
-                    h.insert(own(&a[2]), text.clone(), &lim);
-                }
-            }
+            h.set(&a[2], text.clone(), &lim);
             bulk(text)
         },
     ))

@@ -169,6 +169,26 @@ impl HashValue {
         old
     }
 
+    /// Set `field` to `value`, adding the field if it is new; whether it was added. As
+    /// Redis's `hashTypeSet`, a field or value past `hash-max-listpack-value` makes the hash
+    /// a hashtable even when the field was there already.
+    /// (The field is copied only when added.)
+    pub(crate) fn set(&mut self, field: &[u8], value: Bytes, lim: &Limits) -> bool {
+        match self.map.get_mut(field) {
+            Some(v) => {
+                if field.len() as u64 > lim.hash_value || value.len() as u64 > lim.hash_value {
+                    self.big = true;
+                }
+                *v = value;
+                false
+            }
+            None => {
+                self.insert(Bytes::copy_from_slice(field), value, lim);
+                true
+            }
+        }
+    }
+
     /// Whether Redis would hold this hash as a listpack.
     pub(crate) fn is_listpack(&self) -> bool {
         !self.big
