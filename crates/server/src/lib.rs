@@ -17,6 +17,7 @@ pub mod convlog;
 pub(crate) mod db;
 pub(crate) mod glob;
 pub(crate) mod lanes;
+pub(crate) mod lazyfree;
 pub(crate) mod notify;
 pub(crate) mod pubsub;
 pub(crate) mod server;

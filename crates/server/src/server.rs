@@ -138,6 +138,8 @@ pub(crate) struct Shared {
     pub keyspace: Keyspace,
     pub clients: Registry,
     pub stats: Stats,
+    /// Big values and flushed databases freed off the command path (UNLINK, FLUSH* ASYNC).
+    pub(crate) lazyfree: crate::lazyfree::LazyFree,
     pub log: ConvLog,
     pub commands: Commands,
     pub shutdown: Shutdown,
@@ -218,6 +220,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
         keyspace: Keyspace::new(config.databases),
         clients: Registry::default(),
         stats: Stats::new(commands.slot_count()),
+        lazyfree: Default::default(),
         log,
         commands,
         shutdown: shutdown.clone(),

@@ -4,6 +4,7 @@ mod common;
 
 use common::*;
 use confab_client::Frame;
+use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -409,5 +410,78 @@ async fn info_instantaneous_rates_follow_traffic() {
         assert!(std::time::Instant::now() < deadline, "still {text}");
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
+    srv.stop().await;
+}
+
+/// UNLINK hands a big value (Redis's free effort above 64: a hashtable set of 100 members)
+/// to the lazy-free thread and frees a small one at once; FLUSHALL ASYNC frees the keys in
+/// the background, counted one per key; INFO memory shows it as Redis does, and CONFIG
+/// RESETSTAT zeroes `lazyfreed_objects`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unlink_and_flush_async_free_in_the_background() {
+    let srv = TestServer::start().await;
+    let mut c = srv.client().await;
+    async fn lazyfreed(c: &mut confab_client::Client) -> (u64, u64) {
+        let Frame::Bulk(info) = cmd(c, &["INFO", "memory"]).await else {
+            panic!("INFO must answer a bulk string")
+        };
+        let info = String::from_utf8_lossy(&info).into_owned();
+        let field = |name: &str| -> u64 {
+            info.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {name} in {info}"))
+        };
+        (
+            field("lazyfree_pending_objects:"),
+            field("lazyfreed_objects:"),
+        )
+    }
+    let members: Vec<String> = (0..100).map(|i| format!("m{i}")).collect();
+    let mut sadd = vec!["SADD", "big"];
+    sadd.extend(members.iter().map(String::as_str));
+    assert_eq!(cmd(&mut c, &sadd).await, Frame::Integer(100));
+    assert_eq!(
+        cmd(&mut c, &["SADD", "small", "a", "b"]).await,
+        Frame::Integer(2)
+    );
+    assert_eq!(
+        cmd(&mut c, &["UNLINK", "small", "big", "missing"]).await,
+        Frame::Integer(2)
+    );
+    /// Polls until the counters read `want` (or 5 s pass); the last reading.
+    async fn settled(c: &mut confab_client::Client, want: (u64, u64)) -> (u64, u64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let got = lazyfreed(c).await;
+            if got == want || std::time::Instant::now() > deadline {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    assert_eq!(settled(&mut c, (0, 1)).await, (0, 1), "after UNLINK");
+    assert_eq!(
+        cmd(&mut c, &["EXISTS", "big", "small"]).await,
+        Frame::Integer(0)
+    );
+    for i in 0..30 {
+        cmd(&mut c, &["SET", &format!("k{i}"), "v"]).await;
+    }
+    assert_eq!(cmd(&mut c, &["FLUSHALL", "ASYNC"]).await, simple("OK"));
+    assert_eq!(cmd(&mut c, &["DBSIZE"]).await, Frame::Integer(0));
+    assert_eq!(
+        settled(&mut c, (0, 31)).await,
+        (0, 31),
+        "after FLUSHALL ASYNC"
+    );
+    // A synchronous flush and DEL free at once.
+    cmd(&mut c, &sadd).await;
+    cmd(&mut c, &["DEL", "big"]).await;
+    cmd(&mut c, &["SET", "k", "v"]).await;
+    cmd(&mut c, &["FLUSHALL"]).await;
+    assert_eq!(lazyfreed(&mut c).await, (0, 31));
+    assert_eq!(cmd(&mut c, &["CONFIG", "RESETSTAT"]).await, simple("OK"));
+    assert_eq!(lazyfreed(&mut c).await, (0, 0));
     srv.stop().await;
 }

@@ -15,7 +15,7 @@ use crate::glob;
 
 pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
     ("del", del, Plan::Keys),
-    ("unlink", del, Plan::Keys),
+    ("unlink", unlink, Plan::Keys),
     ("exists", exists, Plan::Keys),
     ("touch", exists, Plan::Keys),
     ("type", type_cmd, Plan::Keys),
@@ -43,12 +43,25 @@ pub(crate) const COMMANDS: &[(&str, Handler, Plan)] = &[
 ];
 
 /// # Format
-/// `DEL key [key ...]` / `UNLINK key [key ...]`
+/// `DEL key [key ...]`
 fn del(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    remove_keys(ctx, a, false)
+}
+
+/// # Format
+/// `UNLINK key [key ...]`: DEL, with big values freed in the background (`lazyfree`).
+fn unlink(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
+    remove_keys(ctx, a, true)
+}
+
+fn remove_keys(ctx: &mut Ctx<'_, '_>, a: &[Bytes], lazy: bool) -> Frame {
     let now = ctx.now;
     let mut n = 0;
     for k in &a[1..] {
-        if ctx.shard(k).remove(k, now).is_some() {
+        if let Some(entry) = ctx.shard(k).remove(k, now) {
+            if lazy {
+                ctx.shared.lazyfree.free_value(entry.value);
+            }
             ctx.notify(notify::GENERIC, "del", k);
             n += 1;
         }
@@ -413,6 +426,22 @@ fn flush_args_ok(a: &[Bytes]) -> bool {
     a.len() == 1 || (a.len() == 2 && (eq_ic(&a[1], "sync") || eq_ic(&a[1], "async")))
 }
 
+/// Empty `shards`: at once, or with ASYNC in the background, counting their keys (Redis's
+/// `emptyDbAsync`; `lazyfree`).
+fn flush_shards(ctx: &mut Ctx<'_, '_>, a: &[Bytes], shards: impl Iterator<Item = usize>) {
+    if a.len() == 2 && eq_ic(&a[1], "async") {
+        let taken: Vec<_> = shards.map(|i| ctx.locked.shard_at(i).take()).collect();
+        let keys: usize = taken.iter().map(|c| c.len()).sum();
+        if keys > 0 {
+            ctx.shared.lazyfree.free(taken, keys as u64);
+        }
+    } else {
+        for i in shards {
+            ctx.locked.shard_at(i).clear();
+        }
+    }
+}
+
 /// # Format
 /// `FLUSHDB [ASYNC | SYNC]`
 fn flushdb(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
@@ -421,9 +450,7 @@ fn flushdb(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     }
     let db = ctx.client.db;
     let shards: Vec<usize> = ctx.locked.db_shards(db).collect();
-    for i in shards {
-        ctx.locked.shard_at(i).clear();
-    }
+    flush_shards(ctx, a, shards.into_iter());
     // Clients blocked on keys hear of it (XREADGROUP ones learn their stream is gone).
     for k in ctx.shared.blocking.keys_in(db) {
         ctx.signal_key_ready_in(db, &k);
@@ -437,9 +464,8 @@ fn flushall(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
     if !flush_args_ok(a) {
         return syntax();
     }
-    for i in 0..ctx.locked.keyspace().shard_count() {
-        ctx.locked.shard_at(i).clear();
-    }
+    let count = ctx.locked.keyspace().shard_count();
+    flush_shards(ctx, a, 0..count);
     for db in 0..ctx.shared.config.databases {
         for k in ctx.shared.blocking.keys_in(db) {
             ctx.signal_key_ready_in(db, &k);

@@ -582,6 +582,7 @@ fn config(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         ("set", _) => arity_error("config|set"),
         ("resetstat", 2) => {
             ctx.shared.stats.reset();
+            ctx.shared.lazyfree.reset_stats();
             ok()
         }
         ("rewrite", 2) => err("ERR The server is running without a config file"),
@@ -1213,14 +1214,16 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
         let system = proc_kb("/proc/meminfo", "MemTotal:");
         let _ = write!(
             out,
-            "used_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_startup:{}\r\ntotal_system_memory:{system}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_scripts:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:{}\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+            "used_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_startup:{}\r\ntotal_system_memory:{system}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_scripts:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:{}\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:{}\r\nlazyfreed_objects:{}\r\n",
             human(rss),
             human(rss),
             human(peak),
             if peak > 0 { rss as f64 * 100.0 / peak as f64 } else { 0.0 },
             shared.startup_rss,
             human(system),
-            MAXMEMORY_POLICIES[shared.runtime.maxmemory_policy.load(Relaxed)]
+            MAXMEMORY_POLICIES[shared.runtime.maxmemory_policy.load(Relaxed)],
+            shared.lazyfree.pending(),
+            shared.lazyfree.freed(),
         );
     }
     if want("persistence") {

@@ -474,6 +474,19 @@ struct Watcher {
     expired: std::cell::Cell<bool>,
 }
 
+/// The keys a shard held, taken out whole by [`Shard::take`].
+pub(crate) struct ShardContents {
+    _map: HashMap<Key, Entry, Hasher>,
+    _expires: BTreeSet<(u64, Key)>,
+}
+
+impl ShardContents {
+    /// Keys, expired ones not yet reclaimed included.
+    pub(crate) fn len(&self) -> usize {
+        self._map.len()
+    }
+}
+
 /// One shard of one database.
 #[derive(Default)]
 pub(crate) struct Shard {
@@ -782,6 +795,12 @@ impl Shard {
     /// Remove everything (FLUSHDB), marking dirty the watchers of keys that existed (but not
     /// those that saw the key already expired: Redis's `touchAllWatchedKeysInDb`).
     pub(crate) fn clear(&mut self) {
+        drop(self.take());
+    }
+
+    /// Empty the shard (FLUSHDB / FLUSHALL), handing back what it held, to be dropped
+    /// elsewhere (ASYNC: see `lazyfree`). Watchers of the keys it held see them touched.
+    pub(crate) fn take(&mut self) -> ShardContents {
         for (key, list) in &self.watchers {
             if self.map.contains_key(&key[..]) {
                 for w in list {
@@ -791,8 +810,10 @@ impl Shard {
                 }
             }
         }
-        self.map = HashMap::default();
-        self.expires = BTreeSet::new();
+        ShardContents {
+            _map: std::mem::take(&mut self.map),
+            _expires: std::mem::take(&mut self.expires),
+        }
     }
 
     /// Swap contents with the same shard of another database (SWAPDB); watchers stay put.
