@@ -996,7 +996,8 @@ impl Conn {
     }
 
     /// Wait while CLIENT PAUSE holds this client's command (its earlier replies are sent
-    /// first; CLIENT LIST shows it with flag b). `Some` when the connection must close.
+    /// first; CLIENT LIST shows it with flag b, INFO counts it in `blocked_clients`). `Some`
+    /// when the connection must close.
     async fn wait_unpaused(&mut self) -> Option<CloseReason> {
         if self.flush().await.is_err() {
             return Some(CloseReason::IoError);
@@ -1004,6 +1005,7 @@ impl Conn {
         let shared = self.shared.clone();
         let pause = &shared.runtime.pause;
         self.client.handle.blocked.store(true, Relaxed);
+        let counted = pause.wait();
         let outcome = loop {
             let ended = pause.ended();
             let now = crate::db::now_ms();
@@ -1023,6 +1025,7 @@ impl Conn {
                 }
             }
         };
+        drop(counted);
         self.client.handle.blocked.store(false, Relaxed);
         outcome
     }

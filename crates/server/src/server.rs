@@ -79,6 +79,18 @@ pub(crate) struct Pause {
     lock: Mutex<()>,
     /// Woken by CLIENT UNPAUSE (a pause that runs out is waited for with a timer).
     ended: tokio::sync::Notify,
+    /// Clients whose command waits for the pause to end: blocked clients to INFO, as Redis
+    /// counts its postponed clients.
+    waiting: std::sync::atomic::AtomicUsize,
+}
+
+/// A client's wait for a pause to end, counted while it lasts (see [`Pause::waiting`]).
+pub(crate) struct PauseWait<'a>(&'a Pause);
+
+impl Drop for PauseWait<'_> {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Relaxed);
+    }
 }
 
 pub(crate) const PAUSE_OFF: u8 = 0;
@@ -95,6 +107,17 @@ impl Pause {
         };
         self.until.store(old_until.max(until_ms), Relaxed);
         self.mode.store(old_mode.max(mode), Relaxed);
+    }
+
+    /// A client starts waiting for the pause to end; it stops when the guard goes.
+    pub(crate) fn wait(&self) -> PauseWait<'_> {
+        self.waiting.fetch_add(1, Relaxed);
+        PauseWait(self)
+    }
+
+    /// Clients waiting for the pause to end (INFO `blocked_clients` counts them).
+    pub(crate) fn waiting(&self) -> usize {
+        self.waiting.load(Relaxed)
     }
 
     /// CLIENT UNPAUSE.
@@ -446,7 +469,6 @@ async fn sweep_expired(shared: Arc<Shared>) {
             tick = every(hz);
             tick.reset();
         }
-        let mut reclaimed = 0u64;
         let mut wakes = crate::pubsub::Wakes::default();
         // One clock read per pass, not per shard (16 x 512 shards, 10 passes a second).
         let mut now = now_ms();
@@ -459,8 +481,8 @@ async fn sweep_expired(shared: Arc<Shared>) {
                 continue;
             }
             loop {
+                // (Counted in the keyspace's `expired_keys` by the shard.)
                 let n = shared.keyspace.lock_one(i).reclaim_expired(now, PER_LOCK);
-                reclaimed += n as u64;
                 if n > 0 {
                     // Their `expired` events, if configured (before the task may move), and
                     // clients blocked reading an expired stream with a group.
@@ -477,9 +499,6 @@ async fn sweep_expired(shared: Arc<Shared>) {
                 tokio::task::yield_now().await;
                 now = now_ms();
             }
-        }
-        if reclaimed > 0 {
-            Stats::add(&shared.stats.local().expired_keys, reclaimed);
         }
         crate::pubsub::after_batch(&mut wakes);
     }

@@ -205,6 +205,18 @@ async fn client_pause_holds_writes_or_everything() {
         panic!()
     };
     assert!(String::from_utf8_lossy(&list).contains(" flags=b "));
+    // INFO counts the held client as blocked, as Redis counts its postponed clients.
+    async fn blocked_clients(c: &mut confab_client::Client) -> String {
+        let Frame::Bulk(info) = cmd(c, &["INFO", "clients"]).await else {
+            panic!()
+        };
+        let info = String::from_utf8_lossy(&info).into_owned();
+        info.lines()
+            .find(|l| l.starts_with("blocked_clients:"))
+            .unwrap_or_default()
+            .to_string()
+    }
+    assert_eq!(blocked_clients(&mut ctl).await, "blocked_clients:1");
     assert_eq!(cmd(&mut ctl, &["GET", "k"]).await, Frame::Bulk("1".into()));
     assert_eq!(cmd(&mut ctl, &["CLIENT", "UNPAUSE"]).await, simple("OK"));
     assert_eq!(
@@ -215,6 +227,7 @@ async fn client_pause_holds_writes_or_everything() {
         w.read_frame_timeout(Duration::from_secs(5)).await.unwrap(),
         Some(Frame::Bulk("2".into()))
     );
+    assert_eq!(blocked_clients(&mut ctl).await, "blocked_clients:0");
 
     // ALL: even a PING waits for the pause to run out.
     assert_eq!(

@@ -250,3 +250,35 @@ async fn sweeper_finds_ttls_however_they_arrive() {
     assert_eq!(expired_keys(&mut c).await, 800);
     srv.stop().await;
 }
+
+/// INFO `expired_keys` counts keys removed on access (a read, an overwrite, a DEL), not only
+/// those the sweeper reclaims, as Redis counts them; CONFIG RESETSTAT zeroes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_keys_counts_expiry_on_access() {
+    let srv = TestServer::start().await;
+    let mut c = srv.client().await;
+    // The sweeper runs once a second at most, so the accesses below find the keys first.
+    assert_eq!(
+        cmd(&mut c, &["CONFIG", "SET", "hz", "1"]).await,
+        simple("OK")
+    );
+    for k in ["a", "b", "c", "d"] {
+        c.queue(&["SET", k, "v", "PX", "20"]);
+    }
+    c.flush().await.unwrap();
+    for _ in 0..4 {
+        assert_eq!(c.read_frame().await.unwrap(), Some(simple("OK")));
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while cmd(&mut c, &["PTTL", "d"]).await != Frame::Integer(-2) {
+        assert!(Instant::now() < deadline, "d never expired");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert_eq!(cmd(&mut c, &["GET", "a"]).await, Frame::Null);
+    assert_eq!(cmd(&mut c, &["SET", "b", "new"]).await, simple("OK"));
+    assert_eq!(cmd(&mut c, &["DEL", "c"]).await, Frame::Integer(0));
+    assert_eq!(expired_keys(&mut c).await, 4);
+    assert_eq!(cmd(&mut c, &["CONFIG", "RESETSTAT"]).await, simple("OK"));
+    assert_eq!(expired_keys(&mut c).await, 0);
+    srv.stop().await;
+}

@@ -583,6 +583,7 @@ fn config(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         ("resetstat", 2) => {
             ctx.shared.stats.reset();
             ctx.shared.lazyfree.reset_stats();
+            ctx.shared.keyspace.reset_expired_keys();
             ok()
         }
         ("rewrite", 2) => err("ERR The server is running without a config file"),
@@ -1202,7 +1203,7 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
             "connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\n",
             shared.clients.connected(),
             shared.runtime.maxclients.load(Relaxed),
-            shared.blocking.blocked()
+            shared.blocking.blocked() + shared.runtime.pause.waiting()
         );
     }
     if want("memory") {
@@ -1250,7 +1251,7 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
             shared.instant.get(crate::stats::Metric::NetInput) as f64 / 1024.0,
             shared.instant.get(crate::stats::Metric::NetOutput) as f64 / 1024.0,
             g(|s| &s.rejected_connections),
-            g(|s| &s.expired_keys),
+            shared.keyspace.expired_keys(),
             g(|s| &s.keyspace_hits),
             g(|s| &s.keyspace_misses),
             shared.pubsub.channel_count(false),

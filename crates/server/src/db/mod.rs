@@ -496,6 +496,9 @@ pub(crate) struct Shard {
     /// The shard's database and its server's notification classes, for `expired` events.
     db: usize,
     notify: crate::notify::Flags,
+    /// Keys removed because they expired, on access or by the sweeper: the server's count,
+    /// shared by its shards (INFO `expired_keys`).
+    expired: Arc<AtomicU64>,
 }
 
 impl Shard {
@@ -655,6 +658,10 @@ impl Shard {
         self.touch(k);
         if let Some(e) = self.map.get_mut(k) {
             let old_exp = e.expire_at;
+            if old_exp != 0 && old_exp <= now_ms() {
+                // Redis's lookup before a write deletes the expired key first.
+                self.expired.fetch_add(1, Relaxed);
+            }
             let new_exp = match ttl {
                 Ttl::Keep => old_exp,
                 Ttl::Set(t) => t,
@@ -758,6 +765,7 @@ impl Shard {
     /// A keyspace notification for a key that expired (see `notify`).
     #[inline]
     fn note_expired(&self, key: &[u8]) {
+        self.expired.fetch_add(1, Relaxed);
         self.note(crate::notify::EXPIRED, "expired", key);
     }
 
@@ -956,6 +964,8 @@ pub(crate) struct Keyspace {
     pub(crate) notify: crate::notify::Flags,
     /// Encoding thresholds (CONFIG SET hash-max-listpack-entries & co).
     pub(crate) encodings: Encodings,
+    /// Keys removed because they expired (see [`Shard`]'s `expired`).
+    expired: Arc<AtomicU64>,
     /// Shard locks that were held by another thread when taken (counted on the slow path
     /// only): the balancer undoes a spread whose lanes fight over shards (`lanes`).
     contended: std::sync::atomic::AtomicU64,
@@ -967,17 +977,20 @@ pub(crate) type ShardSet = SmallVec<[usize; 4]>;
 impl Keyspace {
     pub(crate) fn new(databases: usize) -> Self {
         let notify = crate::notify::Flags::default();
+        let expired = Arc::new(AtomicU64::new(0));
         let shards = (0..databases * SHARDS_PER_DB)
             .map(|i| {
                 Mutex::new(Shard {
                     db: i / SHARDS_PER_DB,
                     notify: notify.clone(),
+                    expired: expired.clone(),
                     ..Shard::default()
                 })
             })
             .collect();
         Keyspace {
             notify,
+            expired,
             encodings: Encodings::default(),
             shards,
             expiring: (0..databases * SHARDS_PER_DB)
@@ -995,6 +1008,17 @@ impl Keyspace {
     }
 
     /// Number of databases.
+    /// Keys removed because they expired, on access or by the sweeper, since start or
+    /// CONFIG RESETSTAT (INFO `expired_keys`).
+    pub(crate) fn expired_keys(&self) -> u64 {
+        self.expired.load(Relaxed)
+    }
+
+    /// CONFIG RESETSTAT.
+    pub(crate) fn reset_expired_keys(&self) {
+        self.expired.store(0, Relaxed);
+    }
+
     pub(crate) fn databases(&self) -> usize {
         self.databases
     }
