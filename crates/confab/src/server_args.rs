@@ -137,7 +137,13 @@ fn build_config(args: &ServerArgs) -> anyhow::Result<(Config, String)> {
         }
         None => FileConfig::default(),
     };
-    let mut c = Config::default();
+    let mut c = Config {
+        config_file: args
+            .config
+            .as_ref()
+            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
+        ..Config::default()
+    };
     macro_rules! pick {
         ($field:ident) => {
             args.$field.clone().or(file.$field.clone())

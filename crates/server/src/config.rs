@@ -87,6 +87,8 @@ pub struct Config {
     pub output_flush_threshold: usize,
     /// Output limits of pub/sub subscribers (Redis `client-output-buffer-limit pubsub`).
     pub pubsub_limits: crate::pubsub::OutputLimits,
+    /// The configuration file it was read from, if any (INFO `config_file`).
+    pub config_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -113,6 +115,7 @@ impl Default for Config {
             output_flush_threshold: DEFAULT_OUTPUT_FLUSH_THRESHOLD,
             pubsub_limits: crate::pubsub::OutputLimits::default(),
             lane_policy: Default::default(),
+            config_file: None,
         }
     }
 }

@@ -920,3 +920,36 @@ async fn client_info_shows_the_callers_query_buffer() {
     assert!(first.contains(" qbuf=0 "), "{first}");
     srv.stop().await;
 }
+
+/// INFO server has Redis 7.0's fields in Redis's order (confab's `confab_version` and
+/// `threads` besides), `config_file` naming the file the configuration came from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn info_server_has_redis_fields_in_order() {
+    let srv = TestServer::start_with(Config {
+        config_file: Some("/etc/confab/confab.toml".into()),
+        ..Config::for_tests()
+    })
+    .await;
+    let mut c = srv.client().await;
+    let Frame::Bulk(info) = cmd(&mut c, &["INFO", "server"]).await else {
+        panic!("INFO must answer a bulk string")
+    };
+    let info = String::from_utf8_lossy(&info).into_owned();
+    let names: Vec<&str> = info
+        .lines()
+        .filter_map(|l| l.split_once(':').map(|(k, _)| k))
+        .filter(|k| *k != "confab_version" && *k != "threads")
+        .collect();
+    // redis-server 7.0.15's INFO server, field by field.
+    let redis = "redis_version redis_git_sha1 redis_git_dirty redis_build_id redis_mode os \
+                 arch_bits monotonic_clock multiplexing_api atomicvar_api gcc_version process_id \
+                 process_supervised run_id tcp_port server_time_usec uptime_in_seconds \
+                 uptime_in_days hz configured_hz lru_clock executable config_file \
+                 io_threads_active";
+    assert_eq!(names, redis.split_whitespace().collect::<Vec<_>>());
+    assert!(
+        info.contains("\r\nconfig_file:/etc/confab/confab.toml\r\n"),
+        "{info}"
+    );
+    srv.stop().await;
+}

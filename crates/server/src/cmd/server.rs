@@ -1022,6 +1022,38 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
 
 // ---- INFO -------------------------------------------------------------------------------------
 
+/// INFO `os`: kernel name, release and machine, as Redis prints `uname`'s (read once).
+fn os_line() -> &'static str {
+    static OS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    OS.get_or_init(|| {
+        let read = |f: &str| {
+            std::fs::read_to_string(format!("/proc/sys/kernel/{f}"))
+                .map(|s| s.trim().to_string())
+                .ok()
+        };
+        match (read("ostype"), read("osrelease")) {
+            (Some(name), Some(release)) => {
+                format!("{name} {release} {}", std::env::consts::ARCH)
+            }
+            _ => format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+        }
+    })
+}
+
+/// INFO `redis_build_id`: Redis hashes its build's details into 16 hex digits; confab hashes
+/// its version and target, so the id changes with the build, as Redis's does.
+fn build_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        // FNV-1a: stable across runs and builds of the same version (std's hasher is not).
+        let text = format!("confab {} {}", crate::VERSION, std::env::consts::ARCH);
+        let h = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        format!("{h:016x}")
+    })
+}
+
 /// INFO's sections in Redis 7.0's order. `modules` is listed as Redis's `module_list`
 /// (it answers to both names); Redis's `latencystats` is not served yet.
 const DEFAULT_SECTIONS: &[&str] = &[
@@ -1162,26 +1194,30 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
         let now_us = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_micros());
+        // In Redis 7.0's order, with confab's own two fields after the first.
         let lines = [
             format!("redis_version:{}", crate::REDIS_COMPAT_VERSION),
             format!("confab_version:{}", crate::VERSION),
+            // What Redis shows when built outside a git checkout (as Debian's is).
+            "redis_git_sha1:00000000".into(),
+            "redis_git_dirty:0".into(),
+            format!("redis_build_id:{}", build_id()),
             "redis_mode:standalone".into(),
-            format!("os:{} {}", std::env::consts::OS, std::env::consts::ARCH),
+            format!("os:{}", os_line()),
             "arch_bits:64".into(),
+            "monotonic_clock:POSIX clock_gettime".into(),
             "multiplexing_api:epoll".into(),
             "atomicvar_api:c11-builtin".into(),
             "gcc_version:0.0.0".into(),
             format!("process_id:{}", std::process::id()),
             "process_supervised:no".into(),
+            format!("run_id:{}", shared.run_id),
+            format!("tcp_port:{}", shared.local_addr.port()),
             format!("server_time_usec:{now_us}"),
             format!("uptime_in_seconds:{up}"),
             format!("uptime_in_days:{}", up / 86_400),
-            format!("run_id:{}", shared.run_id),
-            format!("tcp_port:{}", shared.local_addr.port()),
             format!("hz:{}", shared.runtime.hz.load(Relaxed)),
             format!("configured_hz:{}", shared.runtime.hz.load(Relaxed)),
-            format!("io_threads_active:{}", u8::from(shared.config.threads > 1)),
-            format!("threads:{}", shared.config.threads),
             // Redis's LRU clock: seconds, 24 bits.
             format!("lru_clock:{}", (now_us / 1_000_000) & ((1 << 24) - 1)),
             format!(
@@ -1190,6 +1226,17 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
                     .map(|p| p.display().to_string())
                     .unwrap_or_default()
             ),
+            format!(
+                "config_file:{}",
+                shared
+                    .config
+                    .config_file
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            ),
+            format!("io_threads_active:{}", u8::from(shared.config.threads > 1)),
+            format!("threads:{}", shared.config.threads),
         ];
         for l in lines {
             out.push_str(&l);
