@@ -144,6 +144,8 @@ pub(crate) struct ClientHandle {
     pub lane: AtomicUsize,
     /// The lane the balancer wants it on (`lanes::NO_MOVE`: stay).
     pub move_to: AtomicUsize,
+    /// The connection's push queue once it has subscribed (CLIENT LIST reads its size).
+    pub push: Mutex<std::sync::Weak<crate::pubsub::PushSink>>,
 }
 
 /// The client's self-reported identity.
@@ -181,8 +183,17 @@ impl ClientHandle {
     /// field order. `own` is, for the calling client, its query buffer's length and the
     /// size of the running command's arguments (`qbuf` and `argv-mem`; Redis shows 0 for
     /// an idle client, whose buffer it frees, and other clients here are idle or mid-read).
+    /// `omem` is a subscriber's queued deliveries (`obl` and `oll`, how Redis's buffers hold
+    /// them, stay 0); `tot-mem` adds up the three, without the connection's fixed costs.
     pub(crate) fn info_line(&self, cmd_name: &str, own: Option<(usize, usize)>) -> String {
         let (qbuf, argv_mem) = own.unwrap_or((0, 0));
+        // A subscriber's queued deliveries; other replies are written within their batch.
+        let omem = self
+            .push
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .upgrade()
+            .map_or(0, |s| s.pending());
         let names = self.names.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let age = self.created.elapsed().as_secs();
         let idle_ms = crate::db::now_ms().saturating_sub(self.last_active_ms.load(Relaxed));
@@ -211,7 +222,7 @@ impl ClientHandle {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem={} multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem={} multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -227,6 +238,8 @@ impl ClientHandle {
             multi,
             qbuf,
             argv_mem,
+            omem,
+            qbuf + argv_mem + omem,
             cmd_name,
             self.resp.load(Relaxed),
             String::from_utf8_lossy(&names.lib_name),

@@ -197,6 +197,7 @@ pub(crate) async fn serve(
         kill: Default::default(),
         lane: lane.into(),
         move_to: crate::lanes::NO_MOVE.into(),
+        push: Default::default(),
     });
     shared.clients.register(handle.clone());
     // Registered after the shutdown's kill_all went through the registry: the trigger came

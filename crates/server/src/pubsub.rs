@@ -231,6 +231,16 @@ impl PushSink {
         n
     }
 
+    /// Bytes queued for the subscriber and not yet taken by its connection (CLIENT LIST
+    /// `omem`).
+    pub(crate) fn pending(&self) -> usize {
+        self.queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .buf
+            .len()
+    }
+
     /// Whether the subscriber was cut off as a slow consumer.
     pub(crate) fn is_slow(&self) -> bool {
         self.slow.load(Relaxed)

@@ -452,3 +452,80 @@ async fn a_lagging_subscriber_gets_every_byte_on_the_server_runtime() {
     }
     srv.stop().await;
 }
+
+/// CLIENT LIST shows a subscriber's queued deliveries as `omem` (and in `tot-mem`): the one
+/// that stopped reading has megabytes queued once its socket is full; one that reads has
+/// none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_list_shows_a_lagging_subscribers_output() {
+    let srv = TestServer::start_with(Config {
+        pubsub_limits: OutputLimits {
+            hard: 256 * 1024 * 1024,
+            soft: 0,
+            soft_seconds: 0,
+        },
+        ..Config::for_tests()
+    })
+    .await;
+    let mut slow = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    use tokio::io::AsyncWriteExt;
+    slow.write_all(b"SUBSCRIBE big\r\n").await.unwrap();
+    let _ = read_raw(&mut slow, 30).await;
+    let mut publisher = srv.client().await;
+    let payload = "x".repeat(64 * 1024);
+    // 32 MB: more than the loopback socket's buffers hold.
+    for _ in 0..512 {
+        cmd(&mut publisher, &["PUBLISH", "big", &payload]).await;
+    }
+    let omem = |list: &str| -> u64 {
+        let line = list
+            .lines()
+            .find(|l| l.contains(" sub=1 "))
+            .expect("subscriber");
+        let field = |name: &str| -> u64 {
+            line.split(' ')
+                .find_map(|f| f.strip_prefix(name))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("no {name} in {line}"))
+        };
+        assert_eq!(field("tot-mem="), field("omem="), "{line}");
+        field("omem=")
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let Frame::Bulk(list) = cmd(&mut publisher, &["CLIENT", "LIST", "TYPE", "pubsub"]).await
+        else {
+            panic!("CLIENT LIST must reply a bulk string")
+        };
+        let queued = omem(&String::from_utf8_lossy(&list));
+        if queued > 1024 * 1024 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "omem {queued} after 32 MB to a subscriber that does not read"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // A subscriber that reads everything has nothing queued.
+    drop(slow);
+    let mut reader = subscriber(&srv, &["small"]).await;
+    cmd(&mut publisher, &["PUBLISH", "small", "hi"]).await;
+    let f = reader
+        .read_frame_timeout(Duration::from_secs(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&message_payload(f)[..], b"hi");
+    let Frame::Bulk(list) = cmd(&mut publisher, &["CLIENT", "LIST", "TYPE", "pubsub"]).await else {
+        panic!()
+    };
+    let list = String::from_utf8_lossy(&list).into_owned();
+    assert!(
+        list.lines().any(|l| l.contains(" sub=1 ")
+            && l.contains(" omem=0 ")
+            && l.contains(" cmd=subscribe ")),
+        "{list}"
+    );
+    srv.stop().await;
+}

@@ -89,6 +89,11 @@ fn sink(ctx: &mut Ctx<'_, '_>) -> std::sync::Arc<PushSink> {
         ctx.client.handle.kill.clone(),
     );
     ctx.client.push = Some(sink.clone());
+    *ctx.client
+        .handle
+        .push
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = std::sync::Arc::downgrade(&sink);
     sink
 }
 
