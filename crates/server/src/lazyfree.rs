@@ -14,7 +14,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 
 use crate::db::Value;
 
@@ -34,7 +34,8 @@ struct Garbage {
 /// The server's lazy-free thread and its counters.
 #[derive(Default)]
 pub(crate) struct LazyFree {
-    tx: Mutex<Option<mpsc::Sender<Garbage>>>,
+    /// The thread's channel, once started (`None` if it could not be).
+    tx: OnceLock<Option<mpsc::Sender<Garbage>>>,
     counts: Arc<Counts>,
 }
 
@@ -44,29 +45,31 @@ struct Counts {
     freed: AtomicU64,
 }
 
+impl Counts {
+    /// Free `g` here and now.
+    fn free(&self, g: Garbage) {
+        let n = g.objects;
+        drop(g.what);
+        self.pending.fetch_sub(n, Relaxed);
+        self.freed.fetch_add(n, Relaxed);
+    }
+}
+
 impl LazyFree {
-    /// Free `what` in the background, counting `objects`. If the thread cannot be started,
-    /// it is freed here.
+    /// Free `what` in the background, counting `objects`. If the thread could not be
+    /// started, it is freed here.
     pub(crate) fn free<T: Send + 'static>(&self, what: T, objects: u64) {
         self.counts.pending.fetch_add(objects, Relaxed);
         let garbage = Garbage {
             what: Box::new(what),
             objects,
         };
-        let mut tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
-        if tx.is_none() {
-            *tx = self.start();
-        }
-        let unsent = match tx.as_ref() {
+        let unsent = match self.tx.get_or_init(|| self.start()) {
             Some(t) => t.send(garbage).err().map(|e| e.0),
             None => Some(garbage),
         };
-        drop(tx);
         if let Some(g) = unsent {
-            let n = g.objects;
-            drop(g);
-            self.counts.pending.fetch_sub(n, Relaxed);
-            self.counts.freed.fetch_add(n, Relaxed);
+            self.counts.free(g);
         }
     }
 
@@ -77,10 +80,7 @@ impl LazyFree {
             .name("confab-lazyfree".into())
             .spawn(move || {
                 while let Ok(g) = rx.recv() {
-                    let n = g.objects;
-                    drop(g.what);
-                    counts.pending.fetch_sub(n, Relaxed);
-                    counts.freed.fetch_add(n, Relaxed);
+                    counts.free(g);
                 }
             })
             .ok()

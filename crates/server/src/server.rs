@@ -44,7 +44,9 @@ pub(crate) struct Runtime {
     /// `slowlog-max-len`.
     pub slowlog_slower_than: std::sync::atomic::AtomicI64,
     pub slowlog_max_len: AtomicUsize,
-    /// Redis's encoding-tuning settings (`cmd::server::TUNING`), kept for CONFIG GET.
+    /// Redis's encoding-tuning settings (`cmd::server::TUNING`), kept for CONFIG GET; the
+    /// thresholds confab applies live in `Keyspace::encodings` instead (their slots here
+    /// keep the defaults, unused).
     pub tuning: Mutex<Vec<i64>>,
 }
 

@@ -529,6 +529,7 @@ fn config_params(shared: &Shared) -> Vec<(&'static str, String)> {
         .lock()
         .unwrap_or_else(|p| p.into_inner());
     for (t, v) in TUNING.iter().zip(tuning.iter()) {
+        let v = shared.keyspace.encodings.get(t.name).unwrap_or(*v);
         params.push((t.name, v.to_string()));
         if let Some(alias) = t.alias {
             params.push((alias, v.to_string()));
@@ -653,6 +654,9 @@ const fn tuning(
     }
 }
 
+/// Redis 7.0's defaults of the encoding thresholds confab applies (`db::Encodings`).
+const ENC: crate::db::Limits = crate::db::Limits::DEFAULT;
+
 /// Those settings, with Redis 7.0's ranges and defaults (config.c).
 pub(crate) const TUNING: &[Tuning] = &[
     tuning(
@@ -664,23 +668,37 @@ pub(crate) const TUNING: &[Tuning] = &[
         -2,
     ),
     tuning("list-compress-depth", None, false, 0, i32::MAX as i64, 0),
-    tuning("stream-node-max-entries", None, false, 0, i64::MAX, 100),
+    tuning(
+        "stream-node-max-entries",
+        None,
+        false,
+        0,
+        i64::MAX,
+        ENC.stream_node_entries as i64,
+    ),
     tuning(
         "hash-max-listpack-entries",
         Some("hash-max-ziplist-entries"),
         false,
         0,
         i64::MAX,
-        512,
+        ENC.hash_entries as i64,
     ),
-    tuning("set-max-intset-entries", None, false, 0, i64::MAX, 512),
+    tuning(
+        "set-max-intset-entries",
+        None,
+        false,
+        0,
+        i64::MAX,
+        ENC.set_intset_entries as i64,
+    ),
     tuning(
         "zset-max-listpack-entries",
         Some("zset-max-ziplist-entries"),
         false,
         0,
         i64::MAX,
-        128,
+        ENC.zset_entries as i64,
     ),
     tuning(
         "hash-max-listpack-value",
@@ -688,16 +706,23 @@ pub(crate) const TUNING: &[Tuning] = &[
         true,
         0,
         i64::MAX,
-        64,
+        ENC.hash_value as i64,
     ),
-    tuning("stream-node-max-bytes", None, true, 0, i64::MAX, 4096),
+    tuning(
+        "stream-node-max-bytes",
+        None,
+        true,
+        0,
+        i64::MAX,
+        ENC.stream_node_bytes as i64,
+    ),
     tuning(
         "zset-max-listpack-value",
         Some("zset-max-ziplist-value"),
         true,
         0,
         i64::MAX,
-        64,
+        ENC.zset_value as i64,
     ),
     tuning("hll-sparse-max-bytes", None, true, 0, i64::MAX, 3000),
     tuning("repl-timeout", None, false, 1, i32::MAX as i64, 60),
@@ -1013,8 +1038,10 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         for (i, v) in kept {
-            tuning[i] = v;
-            ctx.shared.keyspace.encodings.set(TUNING[i].name, v);
+            // The encoding thresholds are kept where the commands read them.
+            if !ctx.shared.keyspace.encodings.set(TUNING[i].name, v) {
+                tuning[i] = v;
+            }
         }
     }
     ok()

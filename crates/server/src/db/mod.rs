@@ -82,12 +82,6 @@ impl Limits {
     };
 }
 
-impl Default for Limits {
-    fn default() -> Self {
-        Limits::DEFAULT
-    }
-}
-
 /// The CONFIG names of [`Encodings`]' values, in their order.
 const ENCODING_NAMES: [&str; 7] = [
     "hash-max-listpack-entries",
@@ -132,6 +126,12 @@ impl Encodings {
         }
     }
 
+    /// CONFIG GET of `name` (its current name); `None` if it is not one of these.
+    pub(crate) fn get(&self, name: &str) -> Option<i64> {
+        let i = ENCODING_NAMES.iter().position(|n| *n == name)?;
+        Some(self.values[i].load(Relaxed) as i64)
+    }
+
     /// CONFIG SET of `name` (its current name, already validated); false if it is not one
     /// of these.
     pub(crate) fn set(&self, name: &str, value: i64) -> bool {
@@ -143,6 +143,12 @@ impl Encodings {
             None => false,
         }
     }
+}
+
+/// Whether a hash field or value is past `hash-max-listpack-value`, which makes the hash a
+/// hashtable.
+fn too_long(field: &[u8], value: &[u8], lim: &Limits) -> bool {
+    field.len() as u64 > lim.hash_value || value.len() as u64 > lim.hash_value
 }
 
 /// Field → value map of a hash (the map's methods through `Deref`). Insertion-ordered, as
@@ -159,9 +165,7 @@ impl HashValue {
     /// Set `field` to `value` (the map's `insert`, noting a field or value past the listpack
     /// limits, or one field too many).
     pub(crate) fn insert(&mut self, field: Bytes, value: Bytes, lim: &Limits) -> Option<Bytes> {
-        if field.len() as u64 > lim.hash_value || value.len() as u64 > lim.hash_value {
-            self.big = true;
-        }
+        self.big |= too_long(&field, &value, lim);
         let old = self.map.insert(field, value);
         if self.map.len() as u64 > lim.hash_entries {
             self.big = true;
@@ -176,9 +180,7 @@ impl HashValue {
     pub(crate) fn set(&mut self, field: &[u8], value: Bytes, lim: &Limits) -> bool {
         match self.map.get_mut(field) {
             Some(v) => {
-                if field.len() as u64 > lim.hash_value || value.len() as u64 > lim.hash_value {
-                    self.big = true;
-                }
+                self.big |= too_long(field, &value, lim);
                 *v = value;
                 false
             }
@@ -343,8 +345,8 @@ impl Value {
         }
     }
 
-    /// The encoding Redis 7.0 would give this value, with its default thresholds (OBJECT
-    /// ENCODING; see `cmd::object`).
+    /// The encoding Redis 7.0 would give this value, by the thresholds in force when it was
+    /// written (OBJECT ENCODING; see `cmd::object` and [`Encodings`]).
     pub(crate) fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
