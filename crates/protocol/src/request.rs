@@ -147,6 +147,18 @@ impl RequestParser {
         args: &mut Vec<Bytes>,
     ) -> Result<bool, ParseError> {
         args.clear();
+        if self.state == State::Start && !self.auth_required {
+            if let Some(end) = self.whole_small_command(buf) {
+                let chunk = buf.split_to(end).freeze();
+                args.extend(
+                    self.spans
+                        .iter()
+                        .map(|&(start, len)| chunk.slice(start..start + len)),
+                );
+                self.spans.clear();
+                return Ok(true);
+            }
+        }
         if self.scan > buf.len() {
             // The caller shrank the buffer mid-command, breaking the contract;
             // start over rather than index out of bounds.
@@ -331,6 +343,43 @@ impl RequestParser {
         Ok(Step::Command)
     }
 
+    /// The fast path: a whole multibulk command of at most [`QUICK_MAX_ARGS`] arguments, each
+    /// length line plain digits, already in `buf` (as nearly every command is). Parsed in one
+    /// pass without the incremental state; its argument spans are left in `self.spans` and
+    /// the command's length is returned. Anything else (a partial command, an empty one,
+    /// odd number text, a limit reached: whatever may need an error) returns `None` and goes
+    /// the general way, which decides it exactly as before.
+    #[inline]
+    fn whole_small_command(&mut self, buf: &[u8]) -> Option<usize> {
+        if buf.first() != Some(&b'*') {
+            return None;
+        }
+        let mut pos = 1;
+        let count = plain_length(buf, &mut pos)?;
+        if count == 0 || count > QUICK_MAX_ARGS || count > self.limits.max_multibulk_len {
+            return None;
+        }
+        self.spans.clear();
+        for _ in 0..count {
+            if buf.get(pos) != Some(&b'$') {
+                return None;
+            }
+            pos += 1;
+            let len = plain_length(buf, &mut pos)?;
+            if len > self.limits.max_bulk_len {
+                return None;
+            }
+            // (Like Redis, the two bytes after the data are skipped unchecked.)
+            let end = pos + len + 2;
+            if end > buf.len() {
+                return None;
+            }
+            self.spans.push((pos, len));
+            pos = end;
+        }
+        Some(pos)
+    }
+
     /// Finds the `\r` ending the line that starts at `self.pos`, provided at
     /// least one byte follows it (Redis's "buffer should also contain \n").
     /// Remembers how far it looked so a slow trickle is not re-scanned. Like C
@@ -363,6 +412,38 @@ impl RequestParser {
             }
         }
     }
+}
+
+/// Commands with more arguments than this take the general path.
+const QUICK_MAX_ARGS: usize = 64;
+
+/// The length at `buf[*pos..]` for the fast path: 1 to 9 decimal digits without a leading
+/// zero (or `0` itself), then `\r` and one more byte (taken to be `\n` unchecked, as Redis
+/// does); `*pos` moves past them. `None` for anything else, which the general path decides.
+#[inline]
+fn plain_length(buf: &[u8], pos: &mut usize) -> Option<usize> {
+    let mut i = *pos;
+    let mut n = usize::from(buf.get(i)?.wrapping_sub(b'0'));
+    if n > 9 {
+        return None;
+    }
+    loop {
+        i += 1;
+        let c = *buf.get(i)?;
+        if c == b'\r' {
+            break;
+        }
+        let d = c.wrapping_sub(b'0');
+        if d > 9 || n == 0 || i - *pos >= 9 {
+            return None;
+        }
+        n = n * 10 + usize::from(d);
+    }
+    if i + 1 >= buf.len() {
+        return None;
+    }
+    *pos = i + 2;
+    Some(n)
 }
 
 #[cfg(test)]
@@ -451,6 +532,44 @@ mod tests {
         let base = buf.as_ptr() as usize;
         let a = p.next_command(&mut buf).unwrap().unwrap();
         assert_eq!(a[0].as_ptr() as usize, base + 8);
+    }
+
+    #[test]
+    fn fast_path_takes_whole_small_commands_only() {
+        let quick = |input: &[u8]| parser().whole_small_command(input);
+        let get = b"*2\r\n$3\r\nGET\r\n$16\r\nkey:000000012345\r\n";
+        assert_eq!(quick(get), Some(get.len()));
+        // A second command after it is not part of it.
+        assert_eq!(quick(&[&get[..], b"*1\r\n"].concat()), Some(get.len()));
+        assert_eq!(quick(b"*1\r\n$0\r\n\r\n"), Some(10));
+        for general in [
+            &get[..get.len() - 1],    // partial
+            b"*0\r\n",                // empty
+            b"*01\r\n$1\r\nx\r\n",    // leading zero
+            b"*1\r\n$01\r\nx\r\n",    // leading zero
+            b"*1\r\n$-1\r\n",         // negative
+            b"*1\r\n:1\r\n",          // not a bulk
+            b"*1\r\n$1000000000\r\n", // ten digits
+            b"*1\r\n$1\r",            // no byte after the CR yet
+            b"*65\r\n",               // too many arguments
+            b"PING\r\n",              // inline
+        ] {
+            assert_eq!(
+                quick(general),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(general)
+            );
+        }
+        let mut p = RequestParser::new(Limits {
+            max_bulk_len: 2,
+            ..Limits::default()
+        });
+        assert_eq!(p.whole_small_command(b"*1\r\n$3\r\nabc\r\n"), None);
+        let mut p = parser();
+        p.set_auth_required(true);
+        let mut buf = BytesMut::from(&get[..]);
+        assert_eq!(p.next_command(&mut buf).unwrap().unwrap().len(), 2);
     }
 
     #[test]

@@ -433,6 +433,18 @@ fn garbage() -> impl Strategy<Value = Vec<u8>> {
             b"$0\r\n",
             b"$-1\r\n",
             b"*-1\r\n",
+            // Length text at the edges of the request parser's fast path (whole small
+            // commands), which must decide exactly as the general path does.
+            b"*01\r\n",
+            b"*0\r\n",
+            b"$01\r\n",
+            b"$-0\r\n",
+            b"$1\r\nx\r\n",
+            b"*1\r\n$1\r\n",
+            b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n",
+            b"$999999999\r\n",
+            b"$1000000000\r\n",
+            b"*65\r\n",
             b"abc",
             b"\"",
             b"'",
