@@ -308,3 +308,87 @@ async fn exec_is_atomic_to_other_readers() {
     assert!(mid > 0, "no read overlapped the transactions");
     srv.stop().await;
 }
+
+/// INFO queued in a transaction that holds a key's shard: its keyspace section used to lock
+/// that shard again and the lane's thread waited on itself, stalling every connection it
+/// served. EXEC now holds every shard for INFO, and INFO reads them through its locks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn info_inside_a_transaction_answers_and_the_server_goes_on() {
+    let srv = TestServer::start_on_server_runtime(confab_server::Config::for_tests()).await;
+    let mut tx = srv.client().await;
+    let mut other = srv.client().await;
+    assert_eq!(cmd(&mut tx, &["WATCH", "w"]).await, simple("OK"));
+    assert_eq!(cmd(&mut tx, &["MULTI"]).await, simple("OK"));
+    assert_eq!(cmd(&mut tx, &["SET", "a", "1"]).await, simple("QUEUED"));
+    assert_eq!(cmd(&mut tx, &["INFO", "keyspace"]).await, simple("QUEUED"));
+    assert_eq!(cmd(&mut tx, &["INFO"]).await, simple("QUEUED"));
+    let Frame::Array(replies) = cmd(&mut tx, &["EXEC"]).await else {
+        panic!("EXEC did not answer with an array");
+    };
+    assert_eq!(replies[0], simple("OK"));
+    for info in &replies[1..] {
+        assert!(
+            text(info).contains("db0:keys=1,expires=0"),
+            "INFO in EXEC: {info:?}"
+        );
+    }
+    assert_eq!(cmd(&mut other, &["PING"]).await, simple("PONG"));
+    srv.stop().await;
+}
+
+/// Every command in the table, queued after a SET between WATCH and EXEC (so the
+/// transaction holds shards), with a few argument shapes: EXEC answers and another client is
+/// served after each. A command that locks a shard the transaction holds stalls the server
+/// here (INFO did). Commands that end, pause or take over the connection are left out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_inside_exec_leaves_the_server_serving() {
+    let srv = TestServer::start_on_server_runtime(confab_server::Config::for_tests()).await;
+    let mut probe = srv.client().await;
+    let Frame::Array(names) = cmd(&mut probe, &["COMMAND", "LIST"]).await else {
+        panic!("COMMAND LIST did not answer with an array");
+    };
+    let names: Vec<String> = names.iter().map(text).collect();
+    assert!(names.len() > 200, "only {} commands listed", names.len());
+    let skip = [
+        "shutdown",
+        "monitor",
+        "quit",
+        "reset",
+        "client|pause",
+        "client|kill",
+        "hello",
+        "auth",
+    ];
+    let shapes: &[&[&str]] = &[&[], &["k"], &["k", "v"], &["k", "0", "1"], &["k", "k2"]];
+    let mut ran = 0;
+    for name in names.iter().filter(|n| !skip.contains(&n.as_str())) {
+        for shape in shapes {
+            let mut queued: Vec<&str> = name.split('|').collect();
+            queued.extend_from_slice(shape);
+            let mut tx = TcpStream::connect(srv.addr).await.unwrap();
+            let wire = [
+                resp(&["SET", "k", "1"]),
+                resp(&["WATCH", "k", "k2"]),
+                resp(&["MULTI"]),
+                resp(&["SET", "k", "2"]),
+                resp(&queued),
+                resp(&["EXEC"]),
+            ]
+            .concat();
+            tx.write_all(&wire).await.unwrap();
+            // Something comes back (the replies up to EXEC's, or an error and a close).
+            assert!(
+                !read_raw(&mut tx, 1).await.is_empty(),
+                "no reply to a transaction with {queued:?}"
+            );
+            drop(tx);
+            let pong = tokio::time::timeout(Duration::from_secs(5), probe.command(&["PING"]))
+                .await
+                .unwrap_or_else(|_| panic!("server stalled after EXEC with {queued:?}"));
+            assert_eq!(pong.unwrap(), simple("PONG"), "after {queued:?}");
+            ran += 1;
+        }
+    }
+    assert!(ran > 1000, "only {ran} transactions ran");
+    srv.stop().await;
+}

@@ -1131,7 +1131,14 @@ fn info(ctx: &mut Ctx<'_, '_>, a: &[Bytes]) -> Frame {
         wanted.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string()));
     }
     // A verbatim string (`=txt:`) in RESP3, as Redis's addReplyVerbatim; RESP2 gets a bulk.
-    super::conn::verbatim(info_text(ctx.shared, &wanted))
+    // Inside EXEC the transaction holds every shard (see `tx::needs_every_shard`): the
+    // keyspace section reads them through its locks instead of locking them again.
+    let locked = if ctx.in_exec {
+        Some(&mut *ctx.locked)
+    } else {
+        None
+    };
+    super::conn::verbatim(info_text(ctx.shared, &wanted, locked))
 }
 
 /// User, system, children's user and children's system CPU time in clock ticks (1/100 s)
@@ -1204,7 +1211,13 @@ fn human(bytes: u64) -> String {
 }
 
 /// The INFO text for the given (lowercase) sections, in Redis's order.
-pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
+/// `locked`: the shards a running EXEC holds (all of them), read instead of locking each;
+/// `None` outside a transaction, where each shard is locked on its own in turn.
+pub(crate) fn info_text(
+    shared: &Shared,
+    wanted: &[String],
+    mut locked: Option<&mut crate::db::Locked<'_>>,
+) -> String {
     let mut out = String::new();
     let want = |s: &str| wanted.iter().any(|w| w == s);
     let st = &shared.stats;
@@ -1405,10 +1418,15 @@ pub(crate) fn info_text(shared: &Shared, wanted: &[String]) -> String {
             let (mut keys, mut expires, mut ttl_total) = (0, 0, 0u128);
             let now = crate::db::now_ms();
             for i in db * per..(db + 1) * per {
-                let shard = shared.keyspace.lock_one(i);
-                keys += shard.len();
-                expires += shard.expires_len();
-                ttl_total += shard.ttl_total(now);
+                let mut add = |shard: &crate::db::Shard| {
+                    keys += shard.len();
+                    expires += shard.expires_len();
+                    ttl_total += shard.ttl_total(now);
+                };
+                match locked.as_deref_mut() {
+                    Some(held) => add(held.shard_at(i)),
+                    None => add(&shared.keyspace.lock_one(i)),
+                }
             }
             if keys > 0 {
                 // Redis's avg_ttl is an estimate too (from the keys its expiry cycle samples).

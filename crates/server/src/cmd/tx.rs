@@ -97,9 +97,15 @@ fn unwatch(ctx: &mut Ctx<'_, '_>, _a: &[Bytes]) -> Frame {
     ok()
 }
 
-/// Commands that may touch another database than the current one, or all of them.
-fn spans_databases(name: &str) -> bool {
-    matches!(name, "select" | "swapdb" | "flushall" | "move" | "copy")
+/// Commands that, queued in a transaction, need EXEC to hold every shard: those that may
+/// touch another database than the current one, or all of them, and INFO, whose keyspace
+/// section reads every shard (locking one the transaction holds would wait on itself and
+/// stall the lane's thread with every connection on it).
+fn needs_every_shard(name: &str) -> bool {
+    matches!(
+        name,
+        "select" | "swapdb" | "flushall" | "move" | "copy" | "info"
+    )
 }
 
 /// # Format
@@ -124,7 +130,7 @@ fn run_exec(shared: &Shared, client: &mut Client, now: u64) -> Frame {
     let mut everything = false;
     for q in &queue {
         let def = shared.commands.by_idx(q.def_idx);
-        if spans_databases(def.spec.name) || matches!(def.plan, Plan::All) {
+        if needs_every_shard(def.spec.name) || matches!(def.plan, Plan::All) {
             everything = true;
             break;
         }
