@@ -10,6 +10,10 @@ mod server_args;
 
 use clap::{Parser, Subcommand};
 
+/// The system allocator, counted: the server's INFO `used_memory` (see `confab_alloc`).
+#[global_allocator]
+static GLOBAL: confab_alloc::Counting = confab_alloc::Counting;
+
 /// confab: a multi-threaded message and key-value server that speaks the Redis protocol.
 #[derive(Parser, Debug)]
 #[command(name = "confab", version, about, long_about = None)]

@@ -179,6 +179,16 @@ impl ClientHandle {
             > 0
     }
 
+    /// Bytes of a subscriber's queued deliveries (CLIENT LIST `omem`); other replies are
+    /// written within their batch.
+    pub(crate) fn omem(&self) -> usize {
+        self.push
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .upgrade()
+            .map_or(0, |s| s.pending())
+    }
+
     /// One CLIENT LIST / CLIENT INFO line (without the trailing newline), in Redis 7.2's
     /// field order. `own` is, for the calling client, its query buffer's length and the
     /// size of the running command's arguments (`qbuf` and `argv-mem`; Redis shows 0 for
@@ -187,13 +197,7 @@ impl ClientHandle {
     /// them, stay 0); `tot-mem` adds up the three, without the connection's fixed costs.
     pub(crate) fn info_line(&self, cmd_name: &str, own: Option<(usize, usize)>) -> String {
         let (qbuf, argv_mem) = own.unwrap_or((0, 0));
-        // A subscriber's queued deliveries; other replies are written within their batch.
-        let omem = self
-            .push
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .upgrade()
-            .map_or(0, |s| s.pending());
+        let omem = self.omem();
         let names = self.names.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let age = self.created.elapsed().as_secs();
         let idle_ms = crate::db::now_ms().saturating_sub(self.last_active_ms.load(Relaxed));

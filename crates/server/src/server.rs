@@ -197,8 +197,21 @@ pub(crate) struct Shared {
     pub lanes: crate::lanes::Lanes,
     /// INFO's instantaneous rates, sampled every 100 ms by [`sample_metrics`].
     pub instant: crate::stats::InstantMetrics,
-    /// Resident memory once the server was set up (INFO's `used_memory_startup`).
-    pub startup_rss: u64,
+    /// Memory in use once the server was set up (INFO's `used_memory_startup`; see
+    /// [`crate::cmd::server::used_memory`]).
+    pub startup_memory: u64,
+    /// The most memory seen in use (INFO's `used_memory_peak`): sampled by the expiry sweep
+    /// every pass and by INFO.
+    pub peak_memory: AtomicU64,
+}
+
+impl Shared {
+    /// Memory in use now ([`crate::cmd::server::used_memory`]), recorded in the peak.
+    pub(crate) fn memory_now(&self) -> u64 {
+        let used = crate::cmd::server::used_memory();
+        self.peak_memory.fetch_max(used, Relaxed);
+        used
+    }
 }
 
 impl Shared {
@@ -263,7 +276,8 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
         slowlog: Default::default(),
         lanes,
         instant: Default::default(),
-        startup_rss: crate::cmd::server::rss_bytes(),
+        startup_memory: crate::cmd::server::used_memory(),
+        peak_memory: AtomicU64::new(crate::cmd::server::used_memory()),
         config,
     });
     crate::lanes::start(&shared, lane_receivers);
@@ -471,6 +485,7 @@ async fn sweep_expired(shared: Arc<Shared>) {
             tick = every(hz);
             tick.reset();
         }
+        shared.memory_now();
         let mut wakes = crate::pubsub::Wakes::default();
         // One clock read per pass, not per shard (16 x 512 shards, 10 passes a second).
         let mut now = now_ms();

@@ -923,6 +923,56 @@ async fn client_info_shows_the_callers_query_buffer() {
 
 /// INFO server has Redis 7.0's fields in Redis's order (confab's `confab_version` and
 /// `threads` besides), `config_file` naming the file the configuration came from.
+/// INFO memory lists redis-server 7.0.15's fields in its order, and its figures add up:
+/// overhead and dataset make up what is in use, a key's memory shows in the dataset.
+#[tokio::test]
+async fn info_memory_has_redis_fields_in_order() {
+    let srv = TestServer::start().await;
+    let mut c = srv.client().await;
+    let memory = |info: &str, name: &str| -> u64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("no {name} in {info}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let info = |f: Frame| match f {
+        Frame::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
+        other => panic!("INFO must answer a bulk string, got {other:?}"),
+    };
+    let text = info(cmd(&mut c, &["INFO", "memory"]).await);
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_once(':').map(|(k, _)| k))
+        .collect();
+    let redis = "used_memory used_memory_human used_memory_rss used_memory_rss_human \
+        used_memory_peak used_memory_peak_human used_memory_peak_perc used_memory_overhead \
+        used_memory_startup used_memory_dataset used_memory_dataset_perc allocator_allocated \
+        allocator_active allocator_resident total_system_memory total_system_memory_human \
+        used_memory_lua used_memory_vm_eval used_memory_lua_human used_memory_scripts_eval \
+        number_of_cached_scripts number_of_functions number_of_libraries \
+        used_memory_vm_functions used_memory_vm_total used_memory_vm_total_human \
+        used_memory_functions used_memory_scripts used_memory_scripts_human maxmemory \
+        maxmemory_human maxmemory_policy allocator_frag_ratio allocator_frag_bytes \
+        allocator_rss_ratio allocator_rss_bytes rss_overhead_ratio rss_overhead_bytes \
+        mem_fragmentation_ratio mem_fragmentation_bytes mem_not_counted_for_evict \
+        mem_replication_backlog mem_total_replication_buffers mem_clients_slaves \
+        mem_clients_normal mem_cluster_links mem_aof_buffer mem_allocator \
+        active_defrag_running lazyfree_pending_objects lazyfreed_objects";
+    assert_eq!(names, redis.split_whitespace().collect::<Vec<_>>());
+    let used = memory(&text, "used_memory");
+    let overhead = memory(&text, "used_memory_overhead");
+    let dataset = memory(&text, "used_memory_dataset");
+    assert_eq!(overhead + dataset, used.max(overhead), "{text}");
+    assert!(
+        memory(&text, "mem_clients_normal") > 0,
+        "a client is connected: {text}"
+    );
+    assert!(memory(&text, "used_memory_peak") >= used);
+    srv.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn info_server_has_redis_fields_in_order() {
     let srv = TestServer::start_with(Config {

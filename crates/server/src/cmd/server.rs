@@ -1210,13 +1210,62 @@ fn human(bytes: u64) -> String {
     }
 }
 
+/// What one connection costs beside its buffers, for INFO's `mem_clients_normal`: the
+/// memory per idle connection measured with `../shared/bench/idle-conns.py` (2.56 KiB,
+/// docs/PERFORMANCE.md, session 14).
+const CONNECTION_BYTES: u64 = 2_620;
+
+/// One database's figures for INFO keyspace and memory.
+#[derive(Default)]
+struct DbFigures {
+    keys: usize,
+    expires: usize,
+    ttl_total: u128,
+    table_bytes: u64,
+}
+
+/// Every database's figures, from every shard: each locked in turn, or, inside EXEC (which
+/// then holds them all), read through the transaction's locks.
+fn keyspace_figures(
+    shared: &Shared,
+    mut locked: Option<&mut crate::db::Locked<'_>>,
+) -> Vec<DbFigures> {
+    let per = crate::db::SHARDS_PER_DB;
+    let now = crate::db::now_ms();
+    (0..shared.keyspace.databases())
+        .map(|db| {
+            let mut d = DbFigures::default();
+            for i in db * per..(db + 1) * per {
+                let mut add = |shard: &crate::db::Shard| {
+                    d.keys += shard.len();
+                    d.expires += shard.expires_len();
+                    d.ttl_total += shard.ttl_total(now);
+                    d.table_bytes += shard.table_bytes() as u64;
+                };
+                match locked.as_deref_mut() {
+                    Some(held) => add(held.shard_at(i)),
+                    None => add(&shared.keyspace.lock_one(i)),
+                }
+            }
+            d
+        })
+        .collect()
+}
+
+/// Memory in use: the bytes allocated through the counting allocator the `confab` binary
+/// installs (`confab_alloc`), as Redis counts its allocations; where it is not installed
+/// (an embedding process, the in-process tests), the resident set.
+pub(crate) fn used_memory() -> u64 {
+    confab_alloc::allocated().unwrap_or_else(rss_bytes)
+}
+
 /// The INFO text for the given (lowercase) sections, in Redis's order.
 /// `locked`: the shards a running EXEC holds (all of them), read instead of locking each;
 /// `None` outside a transaction, where each shard is locked on its own in turn.
 pub(crate) fn info_text(
     shared: &Shared,
     wanted: &[String],
-    mut locked: Option<&mut crate::db::Locked<'_>>,
+    locked: Option<&mut crate::db::Locked<'_>>,
 ) -> String {
     let mut out = String::new();
     let want = |s: &str| wanted.iter().any(|w| w == s);
@@ -1293,26 +1342,91 @@ pub(crate) fn info_text(
             shared.blocking.blocked() + shared.runtime.pause.waiting()
         );
     }
+    // One pass over every shard for both sections that need them.
+    let dbs = (want("memory") || want("keyspace")).then(|| keyspace_figures(shared, locked));
     if want("memory") {
         section(&mut out, "Memory");
-        // used_memory is the resident set (confab has no allocator accounting); its peak is
-        // the kernel's high-water mark of it.
+        let used = shared.memory_now();
         let rss = rss_bytes();
-        let peak = proc_kb("/proc/self/status", "VmHWM:").max(rss);
+        let peak = shared.peak_memory.load(Relaxed).max(used);
         let system = proc_kb("/proc/meminfo", "MemTotal:");
-        let _ = write!(
-            out,
-            "used_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_startup:{}\r\ntotal_system_memory:{system}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_scripts:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:{}\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:{}\r\nlazyfreed_objects:{}\r\n",
-            human(rss),
-            human(rss),
-            human(peak),
-            if peak > 0 { rss as f64 * 100.0 / peak as f64 } else { 0.0 },
-            shared.startup_rss,
-            human(system),
-            MAXMEMORY_POLICIES[shared.runtime.maxmemory_policy.load(Relaxed)],
-            shared.lazyfree.pending(),
-            shared.lazyfree.freed(),
-        );
+        let startup = shared.startup_memory;
+        let connected = shared.clients.connected() as u64;
+        let clients_normal = connected * CONNECTION_BYTES
+            + shared
+                .clients
+                .snapshot()
+                .iter()
+                .map(|h| h.omem() as u64)
+                .sum::<u64>();
+        let tables: u64 = dbs.iter().flatten().map(|d| d.table_bytes).sum();
+        let overhead = startup + clients_normal + tables;
+        let dataset = used.saturating_sub(overhead);
+        let net = if used > startup { used - startup } else { 1 };
+        let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+        let lines = [
+            format!("used_memory:{used}"),
+            format!("used_memory_human:{}", human(used)),
+            format!("used_memory_rss:{rss}"),
+            format!("used_memory_rss_human:{}", human(rss)),
+            format!("used_memory_peak:{peak}"),
+            format!("used_memory_peak_human:{}", human(peak)),
+            format!("used_memory_peak_perc:{:.2}%", ratio(used * 100, peak)),
+            format!("used_memory_overhead:{overhead}"),
+            format!("used_memory_startup:{startup}"),
+            format!("used_memory_dataset:{dataset}"),
+            format!("used_memory_dataset_perc:{:.2}%", ratio(dataset * 100, net)),
+            // With the system allocator Redis shows its own count as allocated and the
+            // resident set as active and resident; so does confab.
+            format!("allocator_allocated:{used}"),
+            format!("allocator_active:{rss}"),
+            format!("allocator_resident:{rss}"),
+            format!("total_system_memory:{system}"),
+            format!("total_system_memory_human:{}", human(system)),
+            // No scripting: no Lua or functions VM.
+            "used_memory_lua:0".into(),
+            "used_memory_vm_eval:0".into(),
+            "used_memory_lua_human:0B".into(),
+            "used_memory_scripts_eval:0".into(),
+            "number_of_cached_scripts:0".into(),
+            "number_of_functions:0".into(),
+            "number_of_libraries:0".into(),
+            "used_memory_vm_functions:0".into(),
+            "used_memory_vm_total:0".into(),
+            "used_memory_vm_total_human:0B".into(),
+            "used_memory_functions:0".into(),
+            "used_memory_scripts:0".into(),
+            "used_memory_scripts_human:0B".into(),
+            "maxmemory:0".into(),
+            "maxmemory_human:0B".into(),
+            format!(
+                "maxmemory_policy:{}",
+                MAXMEMORY_POLICIES[shared.runtime.maxmemory_policy.load(Relaxed)]
+            ),
+            format!("allocator_frag_ratio:{:.2}", ratio(rss, used)),
+            format!("allocator_frag_bytes:{}", rss.saturating_sub(used)),
+            "allocator_rss_ratio:1.00".into(),
+            "allocator_rss_bytes:0".into(),
+            "rss_overhead_ratio:1.00".into(),
+            "rss_overhead_bytes:0".into(),
+            format!("mem_fragmentation_ratio:{:.2}", ratio(rss, used)),
+            format!("mem_fragmentation_bytes:{}", rss as i64 - used as i64),
+            "mem_not_counted_for_evict:0".into(),
+            "mem_replication_backlog:0".into(),
+            "mem_total_replication_buffers:0".into(),
+            "mem_clients_slaves:0".into(),
+            format!("mem_clients_normal:{clients_normal}"),
+            "mem_cluster_links:0".into(),
+            "mem_aof_buffer:0".into(),
+            "mem_allocator:libc".into(),
+            "active_defrag_running:0".into(),
+            format!("lazyfree_pending_objects:{}", shared.lazyfree.pending()),
+            format!("lazyfreed_objects:{}", shared.lazyfree.freed()),
+        ];
+        for l in lines {
+            out.push_str(&l);
+            out.push_str("\r\n");
+        }
     }
     if want("persistence") {
         section(&mut out, "Persistence");
@@ -1413,27 +1527,14 @@ pub(crate) fn info_text(
     }
     if want("keyspace") {
         section(&mut out, "Keyspace");
-        let per = crate::db::SHARDS_PER_DB;
-        for db in 0..shared.keyspace.databases() {
-            let (mut keys, mut expires, mut ttl_total) = (0, 0, 0u128);
-            let now = crate::db::now_ms();
-            for i in db * per..(db + 1) * per {
-                let mut add = |shard: &crate::db::Shard| {
-                    keys += shard.len();
-                    expires += shard.expires_len();
-                    ttl_total += shard.ttl_total(now);
-                };
-                match locked.as_deref_mut() {
-                    Some(held) => add(held.shard_at(i)),
-                    None => add(&shared.keyspace.lock_one(i)),
-                }
-            }
-            if keys > 0 {
+        for (db, d) in dbs.iter().flatten().enumerate() {
+            if d.keys > 0 {
                 // Redis's avg_ttl is an estimate too (from the keys its expiry cycle samples).
-                let avg_ttl = ttl_total / (expires as u128).max(1);
+                let avg_ttl = d.ttl_total / (d.expires as u128).max(1);
                 let _ = write!(
                     out,
-                    "db{db}:keys={keys},expires={expires},avg_ttl={avg_ttl}\r\n"
+                    "db{db}:keys={},expires={},avg_ttl={avg_ttl}\r\n",
+                    d.keys, d.expires
                 );
             }
         }

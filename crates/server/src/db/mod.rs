@@ -514,6 +514,18 @@ impl Shard {
         self.expires.len()
     }
 
+    /// Bytes of bookkeeping the shard's tables take beside the keys and values (INFO's
+    /// `used_memory_overhead`, as Redis counts its hash tables there): the map's control
+    /// bytes and its empty buckets (a used bucket holds a key and its entry, often the whole
+    /// key and value inline, and counts as data), and the expiry index (about twice its
+    /// items' size, for the B-tree's nodes).
+    pub(crate) fn table_bytes(&self) -> usize {
+        let capacity = self.map.capacity();
+        let bucket = std::mem::size_of::<(Key, Entry)>();
+        let expiry = 2 * std::mem::size_of::<(u64, Key)>();
+        capacity + capacity.saturating_sub(self.map.len()) * bucket + self.expires.len() * expiry
+    }
+
     /// The total time to live, in milliseconds after `now`, of the keys with an expiry:
     /// exact up to 64 of them, else estimated from 64 spread over the expiry order (for
     /// INFO keyspace's `avg_ttl`). Already-expired keys count as 0.
