@@ -49,6 +49,19 @@ fn note(delta: i64) {
     COUNTS[i].0.fetch_add(delta, Relaxed);
 }
 
+/// A fresh block `p` of `size` bytes (null: none), counted; the first one marks the counting
+/// allocator as installed.
+#[inline]
+fn counted(p: *mut u8, size: usize) -> *mut u8 {
+    if !p.is_null() {
+        note(size as i64);
+        if !INSTALLED.load(Relaxed) {
+            INSTALLED.store(true, Relaxed);
+        }
+    }
+    p
+}
+
 /// The system allocator, counted. Install it with
 /// `#[global_allocator] static GLOBAL: confab_alloc::Counting = confab_alloc::Counting;`.
 pub struct Counting;
@@ -59,27 +72,13 @@ unsafe impl GlobalAlloc for Counting {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, forwarded unchanged.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            note(layout.size() as i64);
-            if !INSTALLED.load(Relaxed) {
-                INSTALLED.store(true, Relaxed);
-            }
-        }
-        p
+        counted(unsafe { System.alloc(layout) }, layout.size())
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: as for `alloc`.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            note(layout.size() as i64);
-            if !INSTALLED.load(Relaxed) {
-                INSTALLED.store(true, Relaxed);
-            }
-        }
-        p
+        counted(unsafe { System.alloc_zeroed(layout) }, layout.size())
     }
 
     #[inline]
