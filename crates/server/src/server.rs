@@ -200,8 +200,9 @@ pub(crate) struct Shared {
     /// Memory in use once the server was set up (INFO's `used_memory_startup`; see
     /// [`crate::cmd::server::used_memory`]).
     pub startup_memory: u64,
-    /// The most memory seen in use (INFO's `used_memory_peak`): sampled by the expiry sweep
-    /// every pass and by INFO.
+    /// The most memory seen in use (INFO's `used_memory_peak`): sampled by INFO, and by the
+    /// expiry sweep every pass where the counting allocator makes that a few loads (not a
+    /// read of /proc).
     pub peak_memory: AtomicU64,
 }
 
@@ -238,6 +239,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
     let (log, log_join) = ConvLog::start(&config)?;
     let commands = Commands::new();
     let (lanes, lane_receivers) = crate::lanes::Lanes::new(config.threads, config.lane_policy);
+    let startup_memory = crate::cmd::server::used_memory();
     let shared = Arc::new(Shared {
         runtime: Runtime {
             maxclients: AtomicUsize::new(config.maxclients),
@@ -276,8 +278,8 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
         slowlog: Default::default(),
         lanes,
         instant: Default::default(),
-        startup_memory: crate::cmd::server::used_memory(),
-        peak_memory: AtomicU64::new(crate::cmd::server::used_memory()),
+        startup_memory,
+        peak_memory: AtomicU64::new(startup_memory),
         config,
     });
     crate::lanes::start(&shared, lane_receivers);
@@ -485,7 +487,9 @@ async fn sweep_expired(shared: Arc<Shared>) {
             tick = every(hz);
             tick.reset();
         }
-        shared.memory_now();
+        if let Some(used) = confab_alloc::allocated() {
+            shared.peak_memory.fetch_max(used, Relaxed);
+        }
         let mut wakes = crate::pubsub::Wakes::default();
         // One clock read per pass, not per shard (16 x 512 shards, 10 passes a second).
         let mut now = now_ms();

@@ -929,19 +929,8 @@ async fn client_info_shows_the_callers_query_buffer() {
 async fn info_memory_has_redis_fields_in_order() {
     let srv = TestServer::start().await;
     let mut c = srv.client().await;
-    let memory = |info: &str, name: &str| -> u64 {
-        info.lines()
-            .find_map(|l| l.strip_prefix(&format!("{name}:")))
-            .unwrap_or_else(|| panic!("no {name} in {info}"))
-            .trim()
-            .parse()
-            .unwrap()
-    };
-    let info = |f: Frame| match f {
-        Frame::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
-        other => panic!("INFO must answer a bulk string, got {other:?}"),
-    };
-    let text = info(cmd(&mut c, &["INFO", "memory"]).await);
+    let memory = |text: &str, name: &str| -> u64 { info_value(text, name).parse().unwrap() };
+    let text = info(&mut c, "memory").await;
     let names: Vec<&str> = text
         .lines()
         .filter_map(|l| l.split_once(':').map(|(k, _)| k))

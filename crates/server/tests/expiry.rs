@@ -28,13 +28,6 @@ fn int(f: &Frame) -> i64 {
     }
 }
 
-async fn info(c: &mut Client, section: &str) -> String {
-    let Frame::Bulk(text) = cmd(c, &["INFO", section]).await else {
-        panic!("INFO did not return a bulk string");
-    };
-    String::from_utf8(text.to_vec()).unwrap()
-}
-
 /// A field of the `db0:` line of INFO keyspace text; 0 when there is no such line.
 fn db0_field(text: &str, name: &str) -> u64 {
     db_field(text, 0, name)
@@ -65,11 +58,7 @@ async fn db0_counts(c: &mut Client) -> (u64, u64) {
 
 async fn expired_keys(c: &mut Client) -> u64 {
     let text = info(c, "stats").await;
-    text.lines()
-        .find_map(|l| l.strip_prefix("expired_keys:"))
-        .expect("expired_keys in INFO stats")
-        .parse()
-        .unwrap()
+    info_value(&text, "expired_keys").parse().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -130,14 +130,7 @@ async fn wait_for_clients(c: &mut Client, want: usize, limit: Duration) -> usize
 }
 
 async fn info_field(c: &mut Client, section: &str, field: &str) -> String {
-    let Frame::Bulk(text) = cmd(c, &["INFO", section]).await else {
-        panic!("INFO did not return a bulk string");
-    };
-    let text = String::from_utf8(text.to_vec()).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .unwrap_or_else(|| panic!("no {field} in INFO {section}: {text}"))
-        .to_string()
+    info_value(&info(c, section).await, field).to_string()
 }
 
 /// Resident memory of this process (the server runs inside it), in bytes.

@@ -1348,17 +1348,15 @@ pub(crate) fn info_text(
         section(&mut out, "Memory");
         let used = shared.memory_now();
         let rss = rss_bytes();
-        let peak = shared.peak_memory.load(Relaxed).max(used);
+        let peak = shared.peak_memory.load(Relaxed);
         let system = proc_kb("/proc/meminfo", "MemTotal:");
         let startup = shared.startup_memory;
-        let connected = shared.clients.connected() as u64;
-        let clients_normal = connected * CONNECTION_BYTES
-            + shared
-                .clients
-                .snapshot()
-                .iter()
-                .map(|h| h.omem() as u64)
-                .sum::<u64>();
+        let clients_normal: u64 = shared
+            .clients
+            .snapshot()
+            .iter()
+            .map(|h| CONNECTION_BYTES + h.omem() as u64)
+            .sum();
         let tables: u64 = dbs.iter().flatten().map(|d| d.table_bytes).sum();
         let overhead = startup + clients_normal + tables;
         let dataset = used.saturating_sub(overhead);

@@ -113,6 +113,21 @@ pub fn error(s: &str) -> Frame {
     Frame::Error(bytes::Bytes::copy_from_slice(s.as_bytes()))
 }
 
+/// INFO `section`'s text.
+pub async fn info(c: &mut Client, section: &str) -> String {
+    let Frame::Bulk(text) = cmd(c, &["INFO", section]).await else {
+        panic!("INFO did not return a bulk string");
+    };
+    String::from_utf8(text.to_vec()).unwrap()
+}
+
+/// The value of `field` in INFO text; panics if it is not there.
+pub fn info_value<'a>(text: &'a str, field: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .unwrap_or_else(|| panic!("no {field} in INFO: {text}"))
+}
+
 /// Poll `f` until it returns true or `limit` passes.
 pub async fn eventually<F, Fut>(limit: Duration, mut f: F) -> bool
 where
