@@ -163,15 +163,16 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-/// A lane under load naps about as long as the mean gap between its requests, this long at
-/// most (see [`nap_before_parking`])...
-pub(crate) const NAP: Duration = Duration::from_micros(20);
-/// ...and this long at least.
-pub(crate) const NAP_MIN: Duration = Duration::from_micros(5);
+/// A lane under load naps this long (see [`nap_before_parking`])...
+pub(crate) const NAP: Duration = Duration::from_micros(30);
 /// ...when it served at least this many distinct clients in the last millisecond or two...
 pub(crate) const NAP_MIN_CLIENTS: u32 = 32;
-/// ...and its last wait for work was shorter than this (requests arrive back to back).
-pub(crate) const NAP_IF_IDLE_BELOW_NS: u64 = 100_000;
+/// ...its requests came at least once per [`NAP`] over the last millisecond (a nap, which
+/// outlasts its nominal length by the time it takes to arm its timer, gathers a few)...
+pub(crate) const NAP_MAX_GAP_NS: u64 = NAP.as_nanos() as u64;
+/// ...and its last wait for work, nap included, was shorter than this (requests arrive back
+/// to back).
+pub(crate) const NAP_IF_IDLE_BELOW_NS: u64 = 200_000;
 
 thread_local! {
     /// How long this lane's thread waited for work the last time it parked (nanoseconds,
@@ -179,8 +180,8 @@ thread_local! {
     static LAST_IDLE_NS: std::cell::Cell<u64> = const { std::cell::Cell::new(u64::MAX) };
 }
 
-/// Whether, and how long, a lane that ran out of work should nap before it parks, and so
-/// let the requests of the next few microseconds gather, instead of waiting in `epoll_wait`
+/// Whether a lane that ran out of work should nap ([`NAP`]) before it parks, and so let the
+/// requests of the next few tens of microseconds gather, instead of waiting in `epoll_wait`
 /// for the first of them.
 ///
 /// Why: a thread waiting in `epoll_wait` is woken by the client's `send`, and on a VM whose
@@ -191,17 +192,25 @@ thread_local! {
 /// request in six at LRANGE_100 (one in thirty against Redis, whose slower turn gathers more)
 /// and lost 10-15% of its rate to it. A napping thread is not waiting on the sockets, so a
 /// request that arrives during the nap wakes nobody; the nap's own timer fires on the lane's
-/// own CPU. The nap lasts about the mean gap between the lane's requests over the last
-/// millisecond (so about one request gathers), from [`NAP_MIN`] to [`NAP`]: a fixed 20 us
-/// raised p99 at GET and SET by up to 0.1 ms, 10 us gathered too little at LRANGE_100.
+/// own CPU.
+///
+/// How long: arming that timer is what a nap costs the server, and on a VM it is dear (on
+/// the Firecracker VMs of docs/PERFORMANCE.md 20-30 us of CPU however short the nap). Naps of
+/// 5-20 us (the mean gap between requests, sessions 13-15) cost that and mostly never even
+/// slept, so a napping lane was busy a whole core and used 5-17% more CPU per request than
+/// Redis. A 30 us nap (about 60 us by the clock, with the arming) really sleeps, gathers
+/// several requests and is taken about half as often: CPU per request fell below Redis's in
+/// every P=1 cell while the rate stayed above it (session 16). Longer naps cost p99 (40 and
+/// 50 us: a few per cent in most cells) and then rate (100 and 200 us: the load generator
+/// ran short of replies to answer).
 ///
 /// It is taken only under load from many clients: at least [`NAP_MIN_CLIENTS`] served lately
 /// (a handful of clients in lock-step with the server would only wait longer: redis-benchmark
-/// -c 5 lost a third of its rate to an unconditional nap), the last wait for work under
-/// [`NAP_IF_IDLE_BELOW_NS`] (a nap that found nothing makes the next wait long, and so stops
-/// the napping), and this turn served requests. Spinning instead of sleeping kept the
-/// thread from sleeping at all but cost more CPU than the timer. Measured in
-/// docs/PERFORMANCE.md, session 13.
+/// -c 5 lost a third of its rate to an unconditional nap), requests coming at least every
+/// [`NAP_MAX_GAP_NS`] (a nap that would gather one request or none only costs its timer),
+/// the last wait for work under [`NAP_IF_IDLE_BELOW_NS`] (a nap that found nothing makes
+/// the next wait long, and so stops the napping), and this turn served requests. Spinning instead of sleeping keeps the thread from sleeping at all: it costs
+/// its whole length, and a spinning lane is busy a whole core (session 16).
 fn nap_before_parking(turn: crate::connection::TurnSummary) -> Option<Duration> {
     if turn.batches == 0
         || turn.recent_clients < NAP_MIN_CLIENTS
@@ -210,7 +219,7 @@ fn nap_before_parking(turn: crate::connection::TurnSummary) -> Option<Duration> 
         return None;
     }
     let gap = crate::connection::CLIENT_WINDOW_NS / u64::from(turn.window_batches.max(1));
-    Some(Duration::from_nanos(gap).clamp(NAP_MIN, NAP))
+    (gap <= NAP_MAX_GAP_NS).then_some(NAP)
 }
 
 /// The builder of a lane's runtime: current-thread, with park hooks that measure the lane's
@@ -782,6 +791,32 @@ mod tests {
             decide(&[Some(0.1), Some(0.1)], 1.0, CONSOLIDATE_AFTER),
             Decision::Consolidate
         );
+    }
+
+    #[test]
+    fn naps_only_when_many_clients_send_back_to_back() {
+        let turn = |batches, recent_clients, window_batches| crate::connection::TurnSummary {
+            batches,
+            recent_clients,
+            window_batches,
+        };
+        // (Each #[test] runs on its own thread: this thread's last wait is its own.)
+        LAST_IDLE_NS.set(20_000);
+        // 100 clients, 200 batches in the last millisecond (a gap of 5 us): nap.
+        assert_eq!(nap_before_parking(turn(3, 100, 200)), Some(NAP));
+        // A turn that served nothing, or a handful of clients: no nap.
+        assert_eq!(nap_before_parking(turn(0, 100, 200)), None);
+        assert_eq!(nap_before_parking(turn(3, NAP_MIN_CLIENTS - 1, 200)), None);
+        // Requests further apart than a nap (20 per millisecond, a 50 us gap), or none
+        // counted yet: a nap would gather one at most.
+        assert_eq!(nap_before_parking(turn(3, 100, 20)), None);
+        assert_eq!(nap_before_parking(turn(3, 100, 0)), None);
+        // One per nap still naps.
+        let per_nap = crate::connection::CLIENT_WINDOW_NS.div_ceil(NAP_MAX_GAP_NS) as u32;
+        assert_eq!(nap_before_parking(turn(3, 100, per_nap)), Some(NAP));
+        // The last wait was long (the last nap found nothing): no nap.
+        LAST_IDLE_NS.set(NAP_IF_IDLE_BELOW_NS);
+        assert_eq!(nap_before_parking(turn(3, 100, 200)), None);
     }
 
     #[test]
