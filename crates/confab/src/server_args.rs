@@ -50,6 +50,10 @@ pub struct ServerArgs {
     /// Largest unprocessed input one client may accumulate (e.g. 1gb). Default 1gb.
     #[arg(long, env = "CONFAB_CLIENT_QUERY_BUFFER_LIMIT", value_name = "SIZE")]
     client_query_buffer_limit: Option<String>,
+    /// Memory limit (e.g. 100mb; 0 = none): past it, commands that may grow memory get
+    /// `-OOM`, as Redis's `noeviction` policy (confab evicts nothing yet). Default 0.
+    #[arg(long, env = "CONFAB_MAXMEMORY", value_name = "SIZE")]
+    maxmemory: Option<String>,
     /// Number of databases (SELECT 0..N-1). Default 16.
     #[arg(long, env = "CONFAB_DATABASES")]
     databases: Option<usize>,
@@ -95,6 +99,7 @@ struct FileConfig {
     max_multibulk_len: Option<usize>,
     max_inline_len: Option<String>,
     client_query_buffer_limit: Option<String>,
+    maxmemory: Option<String>,
     databases: Option<usize>,
     conversation_log: Option<String>,
     conversation_log_mode: Option<String>,
@@ -178,6 +183,10 @@ fn build_config(args: &ServerArgs) -> anyhow::Result<(Config, String)> {
     }
     if let Some(v) = pick!(client_query_buffer_limit) {
         c.query_buffer_limit = size("client-query-buffer-limit", &v)?;
+    }
+    if let Some(v) = pick!(maxmemory) {
+        c.maxmemory = parse_size(&v)
+            .with_context(|| format!("maxmemory: '{v}' is not a size (examples: 0, 100mb, 2gb)"))?;
     }
     if let Some(v) = pick!(databases) {
         c.databases = v;
@@ -285,8 +294,17 @@ fn banner(c: &Config, local: std::net::SocketAddr) {
     eprintln!("  threads           {}", c.threads);
     eprintln!("  conversation log  {log}");
     eprintln!(
-        "  limits            maxclients {}, timeout {}s, bulk {} bytes, inline {} bytes, query buffer {} bytes",
-        c.maxclients, c.timeout_secs, c.max_bulk_len, c.max_inline_len, c.query_buffer_limit
+        "  limits            maxclients {}, timeout {}s, bulk {} bytes, inline {} bytes, query buffer {} bytes, maxmemory {}",
+        c.maxclients,
+        c.timeout_secs,
+        c.max_bulk_len,
+        c.max_inline_len,
+        c.query_buffer_limit,
+        if c.maxmemory == 0 {
+            "none".to_string()
+        } else {
+            format!("{} bytes", c.maxmemory)
+        }
     );
     eprintln!(
         "  auth              {}",

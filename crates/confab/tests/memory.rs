@@ -40,3 +40,55 @@ fn used_memory_follows_what_the_keyspace_holds() {
     assert!(after < before + MB, "{before} -> {after} after DEL");
     assert!(info_field(srv.port, "used_memory_peak") >= with);
 }
+
+#[test]
+fn maxmemory_refuses_growth_until_memory_is_given_back() {
+    // Started with the flag, in Redis's units; CONFIG SET moves it.
+    let srv = Server::start(&["--maxmemory", "1gb"]);
+    assert_eq!(
+        stdout(&cli(srv.port, &["CONFIG", "GET", "maxmemory"])),
+        "1# \"maxmemory\" => \"1073741824\"\n"
+    );
+    // Room for 8 MiB more than is in use now: 1 MiB values fit until the count passes it.
+    let limit = info_field(srv.port, "used_memory") + 8 * MB;
+    let limit_text = limit.to_string();
+    assert_eq!(
+        stdout(&cli(srv.port, &["CONFIG", "SET", "maxmemory", &limit_text])).trim(),
+        "OK"
+    );
+    assert_eq!(info_field(srv.port, "maxmemory"), limit);
+    let mut stored = 0;
+    let refused = loop {
+        let key = format!("k{stored}");
+        let out = stdout(&cli(srv.port, &["SETRANGE", &key, "1048575", "x"]));
+        if out.contains("OOM") {
+            break out;
+        }
+        assert_eq!(out.trim(), "(integer) 1048576", "value {stored}");
+        stored += 1;
+        assert!(stored < 64, "64 MiB stored under an 8 MiB limit");
+    };
+    assert_eq!(
+        refused.trim(),
+        "(error) OOM command not allowed when used memory > 'maxmemory'."
+    );
+    assert!(
+        (6..=8).contains(&stored),
+        "{stored} MiB stored under 8 MiB of room"
+    );
+    assert!(info_field(srv.port, "used_memory") > limit);
+    // Reads and deletes still run; once memory is given back, writes do too.
+    assert_eq!(
+        stdout(&cli(srv.port, &["STRLEN", "k0"])).trim(),
+        "(integer) 1048576"
+    );
+    let keys: Vec<String> = (0..stored).map(|i| format!("k{i}")).collect();
+    let mut del = vec!["DEL"];
+    del.extend(keys.iter().map(String::as_str));
+    assert_eq!(
+        stdout(&cli(srv.port, &del)).trim(),
+        format!("(integer) {stored}")
+    );
+    assert!(info_field(srv.port, "used_memory") < limit);
+    assert_eq!(stdout(&cli(srv.port, &["SET", "small", "v"])).trim(), "OK");
+}

@@ -71,6 +71,10 @@ pub struct Config {
     pub max_inline_len: usize,
     /// Largest query buffer a client may accumulate before it is closed.
     pub query_buffer_limit: usize,
+    /// Memory limit in bytes (Redis `maxmemory`; 0 = none): past it, commands that may grow
+    /// memory are refused with `-OOM` (confab evicts nothing yet: every policy acts as
+    /// `noeviction`).
+    pub maxmemory: u64,
     /// Number of logical databases (SELECT 0..n-1).
     pub databases: usize,
     /// Conversation log path; `None` = off.
@@ -106,6 +110,7 @@ impl Default for Config {
             max_multibulk_len: DEFAULT_MAX_MULTIBULK_LEN,
             max_inline_len: DEFAULT_MAX_INLINE_LEN,
             query_buffer_limit: DEFAULT_QUERY_BUFFER_LIMIT,
+            maxmemory: 0,
             databases: DEFAULT_DATABASES,
             conversation_log: Some(PathBuf::from(DEFAULT_CONVERSATION_LOG)),
             conversation_log_mode: LogMode::Truncate,

@@ -36,8 +36,11 @@ pub(crate) struct Runtime {
     /// Active-expiry passes per second (1..=500); the sweeper reads it every pass.
     pub hz: AtomicU32,
     /// CONFIG SET maxmemory-policy (an index into `cmd::server::MAXMEMORY_POLICIES`); kept
-    /// for CONFIG GET: with no memory limit (confab has none yet) no policy ever applies.
+    /// for CONFIG GET and INFO: confab evicts nothing yet, so past `maxmemory` every policy
+    /// refuses as `noeviction` does.
     pub maxmemory_policy: AtomicUsize,
+    /// `maxmemory` in bytes (0 = none): see `cmd::over_maxmemory`.
+    pub maxmemory: AtomicU64,
     /// CLIENT PAUSE.
     pub pause: Pause,
     /// CONFIG `slowlog-log-slower-than` (microseconds; negative: log nothing) and
@@ -247,6 +250,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> i
             requirepass: RwLock::new(config.requirepass.clone().map(Bytes::from)),
             hz: AtomicU32::new(config.hz),
             maxmemory_policy: AtomicUsize::new(crate::cmd::server::NOEVICTION),
+            maxmemory: AtomicU64::new(config.maxmemory),
             pause: Pause::default(),
             slowlog_slower_than: 10_000.into(),
             slowlog_max_len: AtomicUsize::new(128),

@@ -603,6 +603,9 @@ pub(crate) fn dispatch(
             err("NOAUTH Authentication required."),
         ));
     }
+    if shared.runtime.maxmemory.load(Relaxed) != 0 && over_maxmemory(shared, client, def, slot) {
+        return Reply::Frame(reject(shared, client, Some(def), slot, err(OOM)));
+    }
     if client.proto == Protocol::Resp2
         && client.subs.active()
         && !matches!(
@@ -794,6 +797,46 @@ pub(crate) fn record(shared: &Shared, slot: Option<usize>, micros: u64, frame: &
 
 /// Whether `def` writes, or may be propagated (PUBLISH), for CLIENT PAUSE WRITE; EXEC does
 /// when a queued command does.
+/// Redis's reply to a command refused past `maxmemory`.
+const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+
+/// The flags of a command run as `def` with stats slot `slot`: its subcommand's for a
+/// container command (Redis checks the subcommand's own flags).
+fn flags_of(def: &CommandDef, slot: Option<usize>) -> &'static [&'static str] {
+    match slot {
+        Some(s) if !def.spec.subcommands.is_empty() && s >= def.sub_slots => def
+            .spec
+            .subcommands
+            .get(s - def.sub_slots)
+            .map_or(def.spec.flags, |sub| sub.flags),
+        _ => def.spec.flags,
+    }
+}
+
+/// Whether `maxmemory` (set: the caller checked) refuses this command now, as Redis's
+/// `processCommand` does when nothing can be evicted (confab evicts nothing yet, so every
+/// `maxmemory-policy` acts as `noeviction`): memory in use is over the limit and the
+/// command may grow memory (flag `denyoom`; EXEC when a queued command has it), or the
+/// client is in MULTI, where queueing itself grows memory (all but EXEC, DISCARD, QUIT and
+/// RESET). Reads, deletes and the rest still run, so memory can be given back.
+#[cold]
+fn over_maxmemory(shared: &Shared, client: &Client, def: &CommandDef, slot: Option<usize>) -> bool {
+    let denyoom = |flags: &[&str]| flags.contains(&"denyoom");
+    let name = def.spec.name;
+    let gated = if client.multi.is_some() && !matches!(name, "exec" | "discard" | "quit" | "reset")
+    {
+        true
+    } else if name == "exec" {
+        client.multi.as_ref().is_some_and(|q| {
+            q.iter()
+                .any(|c| denyoom(flags_of(shared.commands.by_idx(c.def_idx), c.slot)))
+        })
+    } else {
+        denyoom(flags_of(def, slot))
+    };
+    gated && server::used_memory() > shared.runtime.maxmemory.load(Relaxed)
+}
+
 fn writes(shared: &Shared, client: &Client, def: &CommandDef) -> bool {
     let writes = |spec: &CommandSpec| {
         spec.flags

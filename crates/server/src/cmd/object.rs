@@ -12,7 +12,7 @@
 //! what it holds. REFCOUNT is 1 except
 //! for the integers 0-9999 Redis shares (2147483647; a COPY of one is a private object, 1,
 //! in Redis and here). confab keeps no access time or frequency per key
-//! (it evicts nothing: `maxmemory-policy` is only kept and shown): FREQ answers Redis's
+//! (it evicts nothing: `maxmemory-policy` is kept and shown, and acts as `noeviction`): FREQ answers Redis's
 //! error for a server without an LFU policy and IDLETIME Redis's error for one with it;
 //! otherwise each is refused with an error saying so.
 

@@ -489,7 +489,10 @@ fn config_params(shared: &Shared) -> Vec<(&'static str, String)> {
         ("hz", shared.runtime.hz.load(Relaxed).to_string()),
         ("save", String::new()),
         ("appendonly", "no".into()),
-        ("maxmemory", "0".into()),
+        (
+            "maxmemory",
+            shared.runtime.maxmemory.load(Relaxed).to_string(),
+        ),
         (
             "maxmemory-policy",
             MAXMEMORY_POLICIES[shared.runtime.maxmemory_policy.load(Relaxed)].into(),
@@ -965,8 +968,10 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
             }
             "maxmemory" => match memory_in(0, u64::MAX) {
                 Err(e) => return e,
-                Ok(0) => {}
-                Ok(_) => return fail("memory limits are not supported by confab yet"),
+                Ok(v) => {
+                    changes.push((param, v.to_string().into_bytes().into()));
+                    continue;
+                }
             },
             _ => match tuning_index(param) {
                 Some(i) => {
@@ -1009,6 +1014,20 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
                 ctx.shared.runtime.slowlog_max_len.store(max, Relaxed);
                 let mut log = ctx.shared.slowlog.lock().unwrap_or_else(|p| p.into_inner());
                 log.entries.truncate(max);
+            }
+            "maxmemory" => {
+                let limit = value_u64(&value);
+                ctx.shared.runtime.maxmemory.store(limit, Relaxed);
+                let used = used_memory();
+                if limit != 0 && limit < used {
+                    tracing::warn!(
+                        maxmemory = limit,
+                        used_memory = used,
+                        "the new maxmemory is below the memory in use: commands that may \
+                         grow memory get -OOM until memory falls below it (confab evicts \
+                         nothing)"
+                    );
+                }
             }
             "maxmemory-policy" => {
                 if let Some(i) = MAXMEMORY_POLICIES.iter().position(|p| eq_ic(&value, p)) {
@@ -1259,6 +1278,14 @@ pub(crate) fn used_memory() -> u64 {
     confab_alloc::allocated().unwrap_or_else(rss_bytes)
 }
 
+/// A decimal `u64` CONFIG SET already validated.
+fn value_u64(v: &[u8]) -> u64 {
+    std::str::from_utf8(v)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
 /// The INFO text for the given (lowercase) sections, in Redis's order.
 /// `locked`: the shards a running EXEC holds (all of them), read instead of locking each;
 /// `None` outside a transaction, where each shard is locked on its own in turn.
@@ -1362,6 +1389,7 @@ pub(crate) fn info_text(
         let dataset = used.saturating_sub(overhead);
         let net = if used > startup { used - startup } else { 1 };
         let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+        let maxmemory = shared.runtime.maxmemory.load(Relaxed);
         let lines = [
             format!("used_memory:{used}"),
             format!("used_memory_human:{}", human(used)),
@@ -1395,8 +1423,8 @@ pub(crate) fn info_text(
             "used_memory_functions:0".into(),
             "used_memory_scripts:0".into(),
             "used_memory_scripts_human:0B".into(),
-            "maxmemory:0".into(),
-            "maxmemory_human:0B".into(),
+            format!("maxmemory:{maxmemory}"),
+            format!("maxmemory_human:{}", human(maxmemory)),
             format!(
                 "maxmemory_policy:{}",
                 MAXMEMORY_POLICIES[shared.runtime.maxmemory_policy.load(Relaxed)]
