@@ -155,6 +155,71 @@ fn flush_later(seen: &mut u32) -> bool {
     s.last_turn >= DEFER_FLUSH_AFTER
 }
 
+thread_local! {
+    /// This lane's pacer (see [`pacer`]): its waker, and whether a deferred write asked it
+    /// to make the lane read its sockets before it parks.
+    static PACER: std::cell::RefCell<Option<std::task::Waker>> =
+        const { std::cell::RefCell::new(None) };
+    static PACER_ARMED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Let every other task ready on this lane run, then go on, before the lane reads its
+/// sockets again: the replies of one loop turn are all written before the requests that
+/// arrived meanwhile are read, as Redis writes its clients in `beforeSleep`, before its next
+/// `epoll_wait`. A task that wakes itself goes to the back of the lane's run queue (unless
+/// the runtime's periodic driver poll comes first).
+///
+/// `tokio::task::yield_now`, used before, wakes the task only after the runtime has polled
+/// its driver: the requests that arrived during the turn ran first, and a deferred reply
+/// waited for them, which widened P=1's latency tail (docs/PERFORMANCE.md, session 16). It
+/// also made the runtime poll its sockets (`epoll_wait` with no timeout) instead of parking
+/// when the turn ended; the [`pacer`] keeps that.
+fn to_end_of_turn() -> impl std::future::Future<Output = ()> {
+    let mut yielded = false;
+    std::future::poll_fn(move |cx| {
+        if yielded {
+            if !PACER_ARMED.replace(true) {
+                if let Some(w) = PACER.with_borrow(|w| w.clone()) {
+                    w.wake();
+                }
+            }
+            return std::task::Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+}
+
+/// A lane's pacer: after a loop turn that deferred writes (see [`to_end_of_turn`]), it
+/// yields with `tokio::task::yield_now`, so the runtime reads the sockets' readiness without
+/// waiting instead of parking, and the requests that arrived during the turn are served in
+/// the next one. Only a turn that found nothing new lets the lane park, and so nap (see
+/// `lanes`): a nap with requests already waiting would only delay them. Ends with `stop`.
+pub(crate) async fn pacer(stop: tokio_util::sync::CancellationToken) {
+    let run = async {
+        loop {
+            std::future::poll_fn(|cx| {
+                if PACER_ARMED.replace(false) {
+                    return std::task::Poll::Ready(());
+                }
+                PACER.with_borrow_mut(|w| match w {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => *w = Some(cx.waker().clone()),
+                });
+                std::task::Poll::Pending
+            })
+            .await;
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::select! {
+        _ = stop.cancelled() => {}
+        _ = run => {}
+    }
+    PACER.with_borrow_mut(|w| *w = None);
+}
+
 /// Serve one accepted connection until it closes; never returns an error (it is logged).
 pub(crate) async fn serve(
     socket: TcpStream,
@@ -478,8 +543,9 @@ impl Conn {
             }
             if !self.wbuf.is_empty() && flush_later(&mut self.seen_window) {
                 // A busy lane: the other connections ready in this turn run first, and the
-                // replies go out together at its end (see `DEFER_FLUSH_AFTER`).
-                tokio::task::yield_now().await;
+                // replies go out together at its end, before the lane reads its sockets
+                // again (see `DEFER_FLUSH_AFTER` and `to_end_of_turn`).
+                to_end_of_turn().await;
             }
             if self.flush().await.is_err() {
                 return self.write_failure_reason();

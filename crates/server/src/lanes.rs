@@ -405,6 +405,7 @@ async fn lane_loop(
     shared: Arc<Shared>,
     stop: CancellationToken,
 ) {
+    tokio::spawn(crate::connection::pacer(stop.clone()));
     loop {
         let msg = tokio::select! {
             biased;
