@@ -493,37 +493,32 @@ async fn maxmemory_aborts_a_transaction_that_would_grow_memory() {
     let srv = TestServer::start().await;
     let mut a = srv.client().await;
     let mut b = srv.client().await;
+    let mut limit = async |bytes: &str| {
+        assert_eq!(
+            cmd(&mut b, &["CONFIG", "SET", "maxmemory", bytes]).await,
+            simple("OK")
+        );
+    };
     assert_eq!(cmd(&mut a, &["MULTI"]).await, simple("OK"));
     assert_eq!(cmd(&mut a, &["SET", "k", "v"]).await, simple("QUEUED"));
     assert_eq!(cmd(&mut a, &["GET", "k"]).await, simple("QUEUED"));
     // The limit comes while the transaction is queued: EXEC, which would write, is refused.
-    assert_eq!(
-        cmd(&mut b, &["CONFIG", "SET", "maxmemory", "1"]).await,
-        simple("OK")
-    );
+    limit("1").await;
     assert_eq!(
         cmd(&mut a, &["EXEC"]).await,
         error("EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'.")
     );
     assert_eq!(cmd(&mut a, &["EXISTS", "k"]).await, Frame::Integer(0));
     // A transaction of reads queued before the limit still runs.
-    assert_eq!(
-        cmd(&mut b, &["CONFIG", "SET", "maxmemory", "0"]).await,
-        simple("OK")
-    );
+    limit("0").await;
     assert_eq!(cmd(&mut a, &["MULTI"]).await, simple("OK"));
     assert_eq!(cmd(&mut a, &["GET", "k"]).await, simple("QUEUED"));
-    assert_eq!(
-        cmd(&mut b, &["CONFIG", "SET", "maxmemory", "1"]).await,
-        simple("OK")
-    );
+    limit("1").await;
     assert_eq!(
         cmd(&mut a, &["EXEC"]).await,
         Frame::Array(vec![Frame::Null])
     );
-    assert_eq!(
-        cmd(&mut b, &["CONFIG", "SET", "maxmemory", "0"]).await,
-        simple("OK")
-    );
+    limit("0").await;
     assert_eq!(cmd(&mut a, &["SET", "k", "v"]).await, simple("OK"));
+    srv.stop().await;
 }
