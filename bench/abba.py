@@ -20,7 +20,8 @@ Usage:
 Environment: ROUNDS (8), PIPELINES ("1 16"), TESTS (the matrix's eight), CLIENTS (50),
 N1 (100000 requests per run at P=1), N16 (800000 at P=16; MSET and LRANGE_100 run a
 quarter of N), CSV (append every run to this file), KEEPALIVE (0: a new connection per
-request, as the matrix's churn cells; with TESTS=ping_mbulk,get and PIPELINES=1), PREFIX
+request, as the matrix's churn cells; with TESTS=ping_mbulk,get and PIPELINES=1; runs then
+go ABAB, see below), PREFIX
 (a command the load generator runs under, e.g. "taskset -c 1" to keep it on one core while
 the servers are pinned to the other with `taskset -a -p -c 0 PID`), EXTRA (more
 redis-benchmark arguments, e.g. "--threads 2").
@@ -84,7 +85,12 @@ def main():
         for test in TESTS:
             got = {a: [], b: []}
             for rnd in range(ROUNDS):
-                order = servers if rnd % 2 == 0 else servers[::-1]
+                # ABBA, except with KEEPALIVE=0: a run that opens tens of thousands of
+                # connections to one port leaves them in TIME_WAIT, and the next run to the
+                # same port finds its ephemeral ports more slowly (13.6k against 16.8k
+                # connections a second, session 16), so there each run follows the other
+                # server's (ABAB).
+                order = servers if rnd % 2 == 0 or KEEPALIVE else servers[::-1]
                 for name, pid, port in order:
                     rps, p99, us, bus = run(pid, port, test, p)
                     got[name].append((rps, p99, us, bus))
