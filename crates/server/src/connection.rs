@@ -578,6 +578,7 @@ impl Conn {
                         self.rbuf.reserve(self.read_chunk.max(extra));
                     }
                     let room = self.rbuf.capacity() - self.rbuf.len();
+                    Stats::add(&self.shared.stats.local().reads_processed, 1);
                     match read_now(&mut self.socket, &mut self.rbuf).await {
                         Ok(Some(0)) => return CloseReason::Eof,
                         Ok(Some(n)) => {
@@ -667,7 +668,9 @@ impl Conn {
         let (out, written) = sink.busy();
         self.out = out;
         if written > 0 {
-            Stats::add(&self.shared.stats.local().net_output_bytes, written);
+            let st = self.shared.stats.local();
+            Stats::add(&st.net_output_bytes, written);
+            Stats::add(&st.writes_processed, 1);
         }
         wake
     }
@@ -937,7 +940,9 @@ impl Conn {
             }
         };
         self.wbuf.clear();
-        Stats::add(&self.shared.stats.local().net_output_bytes, n as u64);
+        let st = self.shared.stats.local();
+        Stats::add(&st.net_output_bytes, n as u64);
+        Stats::add(&st.writes_processed, 1);
         r
     }
 

@@ -30,6 +30,14 @@ pub(crate) struct Stripe {
     pub net_output_bytes: AtomicU64,
     pub protocol_errors: AtomicU64,
     pub total_error_replies: AtomicU64,
+    /// Reads from clients' sockets attempted, and writes to them (INFO
+    /// `total_reads_processed`, `total_writes_processed`: Redis counts each call of its read
+    /// and write handlers).
+    pub reads_processed: AtomicU64,
+    pub writes_processed: AtomicU64,
+    /// Microseconds the active expiry sweeper spent in its passes (INFO
+    /// `expire_cycle_cpu_milliseconds`, as Redis times its expire cycle).
+    pub expire_cycle_us: AtomicU64,
     /// One slot per command of the dispatch table, indexed by its `idx`.
     pub commands: Box<[CommandStat]>,
     /// Error replies by prefix (INFO errorstats). Locked only to count an error reply.
@@ -131,6 +139,9 @@ impl Stats {
                 &s.net_output_bytes,
                 &s.protocol_errors,
                 &s.total_error_replies,
+                &s.reads_processed,
+                &s.writes_processed,
+                &s.expire_cycle_us,
             ] {
                 c.store(0, Relaxed);
             }

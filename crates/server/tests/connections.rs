@@ -992,3 +992,59 @@ async fn info_server_has_redis_fields_in_order() {
     );
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn info_stats_has_redis_fields_in_order_and_counts_reads_and_writes() {
+    let srv = TestServer::start().await;
+    let mut c = srv.client().await;
+    let text = info(&mut c, "stats").await;
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_once(':').map(|(k, _)| k))
+        .collect();
+    // Redis 7.0.15's fields, in its order; confab's own follow them.
+    let redis = "total_connections_received total_commands_processed instantaneous_ops_per_sec
+        total_net_input_bytes total_net_output_bytes total_net_repl_input_bytes
+        total_net_repl_output_bytes instantaneous_input_kbps instantaneous_output_kbps
+        instantaneous_input_repl_kbps instantaneous_output_repl_kbps
+        rejected_connections sync_full sync_partial_ok sync_partial_err expired_keys
+        expired_stale_perc expired_time_cap_reached_count expire_cycle_cpu_milliseconds
+        evicted_keys evicted_clients total_eviction_exceeded_time
+        current_eviction_exceeded_time keyspace_hits keyspace_misses pubsub_channels
+        pubsub_patterns pubsubshard_channels latest_fork_usec total_forks
+        migrate_cached_sockets slave_expires_tracked_keys active_defrag_hits
+        active_defrag_misses active_defrag_key_hits active_defrag_key_misses
+        total_active_defrag_time current_active_defrag_time tracking_total_keys
+        tracking_total_items tracking_total_prefixes unexpected_error_replies
+        total_error_replies dump_payload_sanitizations total_reads_processed
+        total_writes_processed io_threaded_reads_processed io_threaded_writes_processed
+        reply_buffer_shrinks reply_buffer_expands";
+    let redis: Vec<&str> = redis.split_whitespace().collect();
+    assert_eq!(names[..redis.len()], redis[..], "{text}");
+    let count = |text: &str, name: &str| -> u64 { info_value(text, name).parse().unwrap() };
+    let (reads, writes) = (
+        count(&text, "total_reads_processed"),
+        count(&text, "total_writes_processed"),
+    );
+    for _ in 0..10 {
+        assert_eq!(cmd(&mut c, &["PING"]).await, simple("PONG"));
+    }
+    let text = info(&mut c, "stats").await;
+    // Ten requests, each read and answered on its own (the INFO before them was written
+    // after its read was counted).
+    assert!(
+        count(&text, "total_reads_processed") >= reads + 10,
+        "{text}"
+    );
+    assert!(
+        count(&text, "total_writes_processed") >= writes + 11,
+        "{text}"
+    );
+    assert_eq!(cmd(&mut c, &["CONFIG", "RESETSTAT"]).await, simple("OK"));
+    let text = info(&mut c, "stats").await;
+    // Since the reset: the read of this INFO (and any read that found nothing), the write
+    // of RESETSTAT's reply.
+    assert!(count(&text, "total_reads_processed") <= 3, "{text}");
+    assert!(count(&text, "total_writes_processed") <= 1, "{text}");
+    srv.stop().await;
+}
