@@ -179,9 +179,7 @@ fn to_end_of_turn() -> impl std::future::Future<Output = ()> {
     std::future::poll_fn(move |cx| {
         if yielded {
             if !PACER_ARMED.replace(true) {
-                if let Some(w) = PACER.with_borrow(|w| w.clone()) {
-                    w.wake();
-                }
+                PACER.with_borrow(|w| w.as_ref().map(std::task::Waker::wake_by_ref));
             }
             return std::task::Poll::Ready(());
         }

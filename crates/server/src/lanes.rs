@@ -209,8 +209,9 @@ thread_local! {
 /// -c 5 lost a third of its rate to an unconditional nap), requests coming at least every
 /// [`NAP_MAX_GAP_NS`] (a nap that would gather one request or none only costs its timer),
 /// the last wait for work under [`NAP_IF_IDLE_BELOW_NS`] (a nap that found nothing makes
-/// the next wait long, and so stops the napping), and this turn served requests. Spinning instead of sleeping keeps the thread from sleeping at all: it costs
-/// its whole length, and a spinning lane is busy a whole core (session 16).
+/// the next wait long, and so stops the napping), and this turn served requests. Spinning
+/// instead of sleeping keeps the thread from sleeping at all: it costs its whole length,
+/// and a spinning lane is busy a whole core (session 16).
 fn nap_before_parking(turn: crate::connection::TurnSummary) -> Option<Duration> {
     if turn.batches == 0
         || turn.recent_clients < NAP_MIN_CLIENTS

@@ -603,7 +603,8 @@ pub(crate) fn dispatch(
             err("NOAUTH Authentication required."),
         ));
     }
-    if shared.runtime.maxmemory.load(Relaxed) != 0 && over_maxmemory(shared, client, def, slot) {
+    let limit = shared.runtime.maxmemory.load(Relaxed);
+    if limit != 0 && over_maxmemory(shared, client, def, slot, limit) {
         return Reply::Frame(reject(shared, client, Some(def), slot, err(OOM)));
     }
     if client.proto == Protocol::Resp2
@@ -795,8 +796,6 @@ pub(crate) fn record(shared: &Shared, slot: Option<usize>, micros: u64, frame: &
     }
 }
 
-/// Whether `def` writes, or may be propagated (PUBLISH), for CLIENT PAUSE WRITE; EXEC does
-/// when a queued command does.
 /// Redis's reply to a command refused past `maxmemory`.
 const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 
@@ -813,43 +812,56 @@ fn flags_of(def: &CommandDef, slot: Option<usize>) -> &'static [&'static str] {
     }
 }
 
-/// Whether `maxmemory` (set: the caller checked) refuses this command now, as Redis's
-/// `processCommand` does when nothing can be evicted (confab evicts nothing yet, so every
-/// `maxmemory-policy` acts as `noeviction`): memory in use is over the limit and the
-/// command may grow memory (flag `denyoom`; EXEC when a queued command has it), or the
-/// client is in MULTI, where queueing itself grows memory (all but EXEC, DISCARD, QUIT and
-/// RESET). Reads, deletes and the rest still run, so memory can be given back.
-#[cold]
-fn over_maxmemory(shared: &Shared, client: &Client, def: &CommandDef, slot: Option<usize>) -> bool {
-    let denyoom = |flags: &[&str]| flags.contains(&"denyoom");
-    let name = def.spec.name;
-    let gated = if client.multi.is_some() && !matches!(name, "exec" | "discard" | "quit" | "reset")
-    {
-        true
-    } else if name == "exec" {
-        client.multi.as_ref().is_some_and(|q| {
-            q.iter()
-                .any(|c| denyoom(flags_of(shared.commands.by_idx(c.def_idx), c.slot)))
-        })
-    } else {
-        denyoom(flags_of(def, slot))
-    };
-    gated && server::used_memory() > shared.runtime.maxmemory.load(Relaxed)
-}
-
-fn writes(shared: &Shared, client: &Client, def: &CommandDef) -> bool {
-    let writes = |spec: &CommandSpec| {
-        spec.flags
-            .iter()
-            .any(|f| matches!(*f, "write" | "may_replicate"))
-    };
+/// Whether a command has a flag `has` tells: for EXEC, whether a command it would run does
+/// (Redis's `mstate.cmd_flags`). `has` gets the command and its stats slot.
+fn has_flag(
+    shared: &Shared,
+    client: &Client,
+    def: &CommandDef,
+    slot: Option<usize>,
+    has: impl Fn(&CommandDef, Option<usize>) -> bool,
+) -> bool {
     if def.spec.name == "exec" {
         return client.multi.as_ref().is_some_and(|q| {
             q.iter()
-                .any(|queued| writes(shared.commands.by_idx(queued.def_idx).spec))
+                .any(|c| has(shared.commands.by_idx(c.def_idx), c.slot))
         });
     }
-    writes(def.spec)
+    has(def, slot)
+}
+
+/// Whether `limit` (`maxmemory`, set) refuses this command now, as Redis's `processCommand`
+/// does when nothing can be evicted (confab evicts nothing yet, so every `maxmemory-policy`
+/// acts as `noeviction`): memory in use is over the limit and the command may grow memory
+/// (flag `denyoom`; EXEC when a queued command has it), or the client is in MULTI, where
+/// queueing itself grows memory (all but EXEC, DISCARD, QUIT and RESET). Reads, deletes and
+/// the rest still run, so memory can be given back.
+#[cold]
+fn over_maxmemory(
+    shared: &Shared,
+    client: &Client,
+    def: &CommandDef,
+    slot: Option<usize>,
+    limit: u64,
+) -> bool {
+    let queueing =
+        client.multi.is_some() && !matches!(def.spec.name, "exec" | "discard" | "quit" | "reset");
+    let gated = queueing
+        || has_flag(shared, client, def, slot, |d, s| {
+            flags_of(d, s).contains(&"denyoom")
+        });
+    gated && server::used_memory() > limit
+}
+
+/// Whether `def` writes, or may be propagated (PUBLISH), for CLIENT PAUSE WRITE; EXEC does
+/// when a queued command does. (The command's own flags, not its subcommand's.)
+fn writes(shared: &Shared, client: &Client, def: &CommandDef) -> bool {
+    has_flag(shared, client, def, None, |d, _| {
+        d.spec
+            .flags
+            .iter()
+            .any(|f| matches!(*f, "write" | "may_replicate"))
+    })
 }
 
 /// Reply to a command rejected before it ran; inside MULTI this dooms the transaction. A

@@ -966,13 +966,11 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
                     return fail("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
                 }
             }
-            "maxmemory" => match memory_in(0, u64::MAX) {
-                Err(e) => return e,
-                Ok(v) => {
-                    changes.push((param, v.to_string().into_bytes().into()));
-                    continue;
+            "maxmemory" => {
+                if let Err(e) = memory_in(0, u64::MAX) {
+                    return e;
                 }
-            },
+            }
             _ => match tuning_index(param) {
                 Some(i) => {
                     let t = &TUNING[i];
@@ -1016,9 +1014,10 @@ fn config_set(ctx: &mut Ctx<'_, '_>, pairs: &[Bytes]) -> Frame {
                 log.entries.truncate(max);
             }
             "maxmemory" => {
-                let limit = value_u64(&value);
+                // (Checked by the first pass.)
+                let limit = parse_memory(&value).unwrap_or(0);
                 ctx.shared.runtime.maxmemory.store(limit, Relaxed);
-                let used = used_memory();
+                let used = ctx.shared.memory_now();
                 if limit != 0 && limit < used {
                     tracing::warn!(
                         maxmemory = limit,
@@ -1276,14 +1275,6 @@ fn keyspace_figures(
 /// (an embedding process, the in-process tests), the resident set.
 pub(crate) fn used_memory() -> u64 {
     confab_alloc::allocated().unwrap_or_else(rss_bytes)
-}
-
-/// A decimal `u64` CONFIG SET already validated.
-fn value_u64(v: &[u8]) -> u64 {
-    std::str::from_utf8(v)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
 }
 
 /// The INFO text for the given (lowercase) sections, in Redis's order.
